@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Configure and build one kernel out of tree: build/<base>/obj-<config>/.
+#   build.sh BASE CONFIG [EXTRA_FRAGMENT...]
+# CONFIG is "guest" (small, for make run) or "test" (guest + KUnit and
+# debug options).  The configuration is tinyconfig, then the kernel's own
+# kvm_guest.config, then our fragments, merged with merge_config.sh.  Every
+# option our fragments request must land in .config: merge_config only
+# warns, we fail.  Modules are installed into <obj>/modroot.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+base=${1:?usage: build.sh BASE CONFIG [FRAGMENT...]}
+cfg=${2:?usage: build.sh BASE CONFIG [FRAGMENT...]}
+shift 2
+check_base "$base"
+frags=("$PVG_TOP/scripts/configs/guest.config")
+case "$cfg" in
+guest) ;;
+test) frags+=("$PVG_TOP/scripts/configs/test.config") ;;
+*) die "unknown CONFIG '$cfg' (guest or test)" ;;
+esac
+frags+=("$@")
+name=$cfg
+[ $# -eq 0 ] || name=$cfg-$(cat "$@" | sha256sum | cut -c1-8)
+
+"$PVG_TOP/scripts/prepare-tree.sh" "$base"
+src=$(base_src "$base")
+obj=$(base_obj "$base" "$name")
+mkdir -p "$obj"
+
+cc=gcc
+command -v ccache >/dev/null && cc="ccache gcc"
+kmake() { make -C "$src" O="$obj" CC="$cc" HOSTCC="$cc" "$@"; }
+
+# Reconfigure when a fragment or the tree changed.
+cstamp=$( (cat "$src/.pvguest-stamp" "${frags[@]}") | sha256sum | cut -c1-16)
+if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then
+	stage "configuring $base/$name"
+	kmake -s tinyconfig >/dev/null
+	(cd "$src" && KCONFIG_CONFIG="$obj/.config" scripts/kconfig/merge_config.sh \
+		-m -O "$obj" "$obj/.config" kernel/configs/kvm_guest.config \
+		"${frags[@]}" >"$obj/merge.log" 2>&1) ||
+		{ cat "$obj/merge.log" >&2; die "merge_config.sh failed"; }
+	kmake -s olddefconfig >/dev/null
+
+	# The last fragment that sets an option decides its value.
+	missing=$(awk '
+		FILENAME != cfgfile {
+			if (match($0, /^CONFIG_[A-Za-z0-9_]+=/)) {
+				opt = substr($0, 1, RLENGTH - 1); want[opt] = $0
+			} else if (match($0, /^# CONFIG_[A-Za-z0-9_]+ is not set/)) {
+				split($0, w, " "); want[w[2]] = $0
+			}
+			next
+		}
+		{ have[$0] = 1 }
+		END {
+			for (o in want) {
+				v = want[o]
+				if (v ~ /is not set$/) {
+					if ((o "=y") in have || (o "=m") in have) print v
+				} else if (!(v in have)) print v
+			}
+		}' cfgfile="$obj/.config" "${frags[@]}" "$obj/.config" | sort)
+	if [ -n "$missing" ]; then
+		printf '    requested but not in %s/.config:\n' "$obj" >&2
+		printf '      %s\n' $missing >&2
+		die "the config fragments ask for options that did not land (missing dependency?)"
+	fi
+	echo "$cstamp" >"$obj/.pvguest-config"
+fi
+
+stage "building $base/$name kernel (log: $obj/build.log)"
+start=$(date +%s)
+if ! kmake -j"$(nproc)" bzImage modules >"$obj/build.log" 2>&1; then
+	grep -E 'error|Error' "$obj/build.log" | head -40 >&2
+	tail -20 "$obj/build.log" >&2
+	die "kernel build failed for $base/$name"
+fi
+grep -E ': warning:' "$obj/build.log" | sed 's/^/    /' >&2 || true
+rm -rf "$obj/modroot"
+if grep -q '^CONFIG_MODULES=y' "$obj/.config"; then
+	kmake -s modules_install INSTALL_MOD_PATH="$obj/modroot" \
+		INSTALL_MOD_STRIP=1 >/dev/null
+fi
+info "built $(kmake -s kernelrelease) in $(($(date +%s) - start)) s"
