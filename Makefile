@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# pvguest: build, boot and test a hypervisor-aware guest kernel made from
+# Debian's linux-source packages plus the series in patches/<base>/.
+#
+#   make run     install what is missing, build, boot the guest, show pvguest
+#   make check   every test, on both bases (BASE=... for one)
+#   make help    everything else
+
+BASE    ?= 6.12
+ACCEL   ?= auto
+CONFIG  ?= guest
+# make check runs both bases unless BASE is given on the command line.
+CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
+
+S := scripts
+PY := python3
+
+.PHONY: all run check deps refresh refresh-check tree build initramfs nested \
+	selftest clean distclean help
+
+all: help
+
+help:
+	@echo 'pvguest targets:'
+	@echo '  make run      build the $$(CONFIG) kernel for $$(BASE), boot it, show the pvguest report'
+	@echo '  make check    all tests on both bases (or BASE=...), ends with "N passed, N failed"'
+	@echo '  make refresh  regenerate the patches that add our files (patches/gen/*.msg)'
+	@echo '  make tree     fetch linux-source-$$(BASE) and apply the series at fuzz 0'
+	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
+	@echo '  make nested   build the nested-KVM L1 image (Debian cloud kernel + QEMU)'
+	@echo '  make clean    remove build trees and logs; make distclean also the cache'
+	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
+
+deps:
+	@$(S)/deps.sh build run check
+
+run: deps
+	@$(PY) $(S)/pvgtest.py run --base $(BASE) --accel $(ACCEL) --config $(CONFIG)
+
+check: deps selftest refresh-check
+	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \
+		$(if $(ONLY),--only $(ONLY))
+
+selftest:
+	@$(PY) -m unittest discover -s tests/host -p 'test_*.py' -q
+
+refresh:
+	@$(S)/refresh.sh
+
+refresh-check:
+	@$(S)/refresh.sh --check
+
+tree:
+	@$(S)/prepare-tree.sh $(BASE)
+
+build: deps
+	@$(S)/build.sh $(BASE) $(CONFIG)
+
+nested: deps
+	@$(S)/nested-l1.sh cache/nested
+
+clean:
+	rm -rf build out
+
+distclean: clean
+	rm -rf cache

@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""pvguest host-side test harness.
+
+  pvgtest.py run   --base B [--accel A] [--config guest]
+      boot one guest and show the pvguest report from inside it
+  pvgtest.py check --base B [--base B2 ...] [--accel A] [--only S1,S2]
+      run every scenario of tests/scenarios/CFLIST on each base
+
+A guest reports its verdict through QEMU's isa-debug-exit device: the host
+never guesses success from console text.  Test results come as one KTAP
+document on the guest's second serial port; the console is scanned for
+kernel error reports (Oops, BUG, WARNING, KASAN, lockdep, soft lockup,
+RCU stall, hung task), any of which fails the scenario.
+"""
+
+import argparse
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get('PVG_BUILD', os.path.join(TOP, 'build'))
+CACHE = os.environ.get('PVG_CACHE', os.path.join(TOP, 'cache'))
+OUT = os.environ.get('PVG_OUT', os.path.join(TOP, 'out'))
+SCEN = os.path.join(TOP, 'tests', 'scenarios')
+
+PASS, FAIL = 0x10, 0x11
+# Codes a nested L1 reports for its L2 (scripts/nested-l1.sh).
+L2_NO_VERDICT, L2_QEMU_FAILED, L1_NO_KVM = 0x7e, 0x7c, 0x7d
+TIMEOUT = 124
+
+CONSOLE_PROBLEMS = [
+    (r'Oops[:\s]|general protection fault', 'Oops'),
+    (r'\bBUG: |kernel BUG at', 'BUG'),
+    (r'WARNING: CPU: \d+ PID: \d+|WARNING: .* at [\w/.]+:\d+', 'WARNING'),
+    (r'KASAN|UBSAN', 'sanitizer report'),
+    (r'possible (circular|recursive) locking|inconsistent lock state|'
+     r'possible irq lock inversion|suspicious RCU usage|'
+     r'DEBUG_LOCKS_WARN_ON|INFO: lockdep is turned off', 'lockdep report'),
+    (r'soft lockup|hard LOCKUP', 'lockup'),
+    (r'rcu.*detected stall|self-detected stall', 'RCU stall'),
+    (r'blocked for more than \d+ seconds', 'hung task'),
+    (r'Kernel panic', 'panic'),
+]
+
+
+def say(msg):
+    print('==> [%s] %s' % (time.strftime('%H:%M:%S'), msg), file=sys.stderr,
+          flush=True)
+
+
+def kvm_usable():
+    """KVM is trusted only with a /dev/kvm node and vmx or svm in cpuinfo."""
+    if not os.access('/dev/kvm', os.R_OK | os.W_OK):
+        return False
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return re.search(r'^flags\s*:.*\b(vmx|svm)\b', flags, re.M) is not None
+
+
+def pick_accel(requested, needs):
+    """Map ACCEL and a scenario's need (tcg or kvm) to how it boots."""
+    if needs == 'tcg':
+        return 'tcg'
+    if requested == 'auto':
+        return 'kvm' if kvm_usable() else 'nested'
+    if requested == 'tcg':
+        return None                     # a KVM scenario cannot run on TCG
+    if requested == 'kvm' and not kvm_usable():
+        sys.exit('pvgtest: ACCEL=kvm but KVM is not usable here '
+                 '(needs /dev/kvm and vmx or svm in /proc/cpuinfo); '
+                 'use ACCEL=nested or ACCEL=auto')
+    return requested
+
+
+# ---------------------------------------------------------------- KTAP
+
+def parse_ktap(text):
+    """Count leaf results of a (nested) KTAP document.
+
+    Returns dict(passed, failed, skipped, failures=[(name, [diag])]).
+    A result line is a leaf when no deeper result came before it since the
+    previous result at its level.  A parent that failed although none of
+    its leaves did (a script that died) counts as one failure; so does a
+    top-level plan that promised more results than arrived.
+    """
+    res = dict(passed=0, failed=0, skipped=0, failures=[])
+    has_children = {}
+    failed_below = {}
+    plan = None
+    top = 0
+    last_fail = None
+    path = {}
+    for raw in text.splitlines():
+        line = raw.rstrip('\r')
+        m = re.match(r'^(\s*)1\.\.(\d+)\s*$', line)
+        if m and not m.group(1) and plan is None:
+            plan = int(m.group(2))
+            continue
+        m = re.match(r'^(\s*)# Subtest: (.*)$', line)
+        if m:
+            path[len(m.group(1))] = m.group(2).strip()
+            continue
+        m = re.match(r'^(\s*)(not ok|ok)\s+\d+\s*(?:-\s*)?(.*)$', line)
+        if not m:
+            d = re.match(r'^\s*#\s?(.*)$', line)
+            if d and last_fail is not None:
+                last_fail[1].append(d.group(1))
+            continue
+        ind, ok, desc = len(m.group(1)), m.group(2) == 'ok', m.group(3)
+        name, _, directive = desc.partition(' # ')
+        parents = [path[i] for i in sorted(path) if i <= ind]
+        full = ': '.join(parents[-1:] + [name.strip()])
+        leaf = not has_children.get(ind, False)
+        below = failed_below.get(ind, 0)
+        # This result closes everything deeper that came before it.
+        for d in (has_children, failed_below, path):
+            for i in [i for i in d if i > ind]:
+                del d[i]
+        has_children[ind] = False
+        failed_below[ind] = 0
+        for i in range(ind):
+            has_children[i] = True
+        if ind == 0:
+            top += 1
+        last_fail = None
+        if leaf and directive.upper().startswith('SKIP'):
+            res['skipped'] += 1
+        elif leaf and ok:
+            res['passed'] += 1
+        elif leaf or (not ok and below == 0):
+            res['failed'] += 1
+            last_fail = (full if leaf else
+                         full + ' (died before reporting a failure)', [])
+            res['failures'].append(last_fail)
+        if not ok:
+            for i in range(ind):
+                failed_below[i] = failed_below.get(i, 0) + 1
+    if plan is None:
+        res['failed'] += 1
+        res['failures'].append(('ktap: no KTAP document arrived', []))
+    elif top < plan:
+        res['failed'] += 1
+        res['failures'].append(
+            ('ktap: %d of %d top-level results arrived' % (top, plan), []))
+    return res
+
+
+def scan_console(text):
+    found = []
+    for line in text.splitlines():
+        for pat, what in CONSOLE_PROBLEMS:
+            if re.search(pat, line):
+                found.append('%s: %s' % (what, line.strip()[:160]))
+                break
+    return found
+
+
+# ---------------------------------------------------------------- booting
+
+def read_list(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [l.strip() for l in f
+                if l.strip() and not l.lstrip().startswith('#')]
+
+
+def split_qemu_args(args):
+    """Pull -cpu, -smp and -m out of a QEMU argument list."""
+    opts, rest, i = {}, [], 0
+    while i < len(args):
+        if args[i] in ('-cpu', '-smp', '-m') and i + 1 < len(args):
+            opts[args[i]] = args[i + 1]
+            i += 2
+        else:
+            rest.append(args[i])
+            i += 1
+    return opts, rest
+
+
+def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout):
+    """Boot one guest; returns (exit code, seconds).  Logs in outdir."""
+    os.makedirs(outdir, exist_ok=True)
+    console = os.path.join(outdir, 'console.log')
+    data = os.path.join(outdir, 'data.log')
+    for f in (console, data):
+        open(f, 'w').close()
+    opts, rest = split_qemu_args(qemu_args)
+    smp, mem = opts.get('-smp', '2'), opts.get('-m', '256')
+    if accel == 'nested':
+        cmd = [os.path.join(TOP, 'scripts', 'nested-run.sh'),
+               '--l1-dir', os.path.join(CACHE, 'nested'),
+               '--l2-kernel', kernel, '--l2-initrd', initrd,
+               '--l2-append', append, '--l2-cpu', opts.get('-cpu', 'host'),
+               '--l2-smp', smp, '--l2-mem', mem,
+               '--l2-console', console, '--l2-data', data,
+               '--l1-console', os.path.join(outdir, 'l1-console.log'),
+               '--timeout', str(timeout)]
+        for a in rest:
+            cmd += ['--l2-qemu-arg', a]
+    else:
+        if accel == 'kvm':
+            cmd = ['qemu-system-x86_64', '-enable-kvm',
+                   '-cpu', opts.get('-cpu', 'host')]
+        else:
+            cmd = ['qemu-system-x86_64', '-accel', 'tcg',
+                   '-cpu', opts.get('-cpu', 'max')]
+        cmd += ['-smp', smp, '-m', mem, '-nodefaults', '-display', 'none',
+                '-no-reboot', '-nic', 'none',
+                '-kernel', kernel, '-initrd', initrd, '-append', append,
+                '-serial', 'file:' + console, '-serial', 'file:' + data,
+                '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'] + rest
+    with open(os.path.join(outdir, 'command'), 'w') as f:
+        f.write(' '.join(shlex.quote(c) for c in cmd) + '\n')
+    start = time.time()
+    try:
+        rc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                            timeout=timeout + 30).returncode
+    except subprocess.TimeoutExpired:
+        rc = TIMEOUT
+    if accel != 'nested' and time.time() - start > timeout:
+        rc = TIMEOUT
+    return rc, time.time() - start
+
+
+def verdict(rc):
+    """(passed?, meaning) of a QEMU exit status."""
+    if rc == TIMEOUT:
+        return False, 'timed out'
+    if rc & 1 and rc > 1:
+        v = rc >> 1
+        return v == PASS, {
+            PASS: 'guest reported pass', FAIL: 'guest reported failures',
+            L2_NO_VERDICT: 'L2 guest stopped without a verdict (crash?)',
+            L2_QEMU_FAILED: 'L2 QEMU failed to start',
+            L1_NO_KVM: 'nested L1 has no usable /dev/kvm',
+        }.get(v, 'unknown verdict %#x' % v)
+    return False, 'guest stopped without a verdict (exit %d: crash or panic?)' % rc
+
+
+# ---------------------------------------------------------------- builds
+
+def sh(*cmd):
+    r = subprocess.run(list(cmd))
+    if r.returncode:
+        sys.exit('pvgtest: %s failed' % os.path.basename(cmd[0]))
+
+
+def built_kernel(base, config, fragment=None):
+    """Build (incrementally) and return (bzImage, initramfs)."""
+    cmd = [os.path.join(TOP, 'scripts', 'build.sh'), base, config]
+    name = config
+    if fragment:
+        cmd.append(fragment)
+        with open(fragment, 'rb') as f:
+            import hashlib
+            name = '%s-%s' % (config, hashlib.sha256(f.read()).hexdigest()[:8])
+    sh(*cmd)
+    obj = os.path.join(BUILD, base, 'obj-' + name)
+    initrd = os.path.join(BUILD, base, 'initramfs-%s.cpio.gz' % name)
+    sh(os.path.join(TOP, 'scripts', 'mkinitramfs.sh'), obj, initrd)
+    return os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage'), initrd
+
+
+def ensure_nested():
+    sh(os.path.join(TOP, 'scripts', 'nested-l1.sh'),
+       os.path.join(CACHE, 'nested'))
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_run(args):
+    accel = pick_accel(args.accel, 'kvm')
+    if accel is None:
+        accel = 'tcg'
+    kernel, initrd = built_kernel(args.base, args.config)
+    if accel == 'nested':
+        ensure_nested()
+    say('booting the %s %s guest (%s)' % (args.base, args.config,
+        {'nested': 'KVM nested in a TCG guest', 'kvm': 'KVM',
+         'tcg': 'QEMU TCG'}[accel]))
+    outdir = os.path.join(OUT, 'run', args.base)
+    rc, secs = boot(accel, kernel, initrd,
+                    'console=ttyS0 panic=-1 quiet pvgtest.mode=demo',
+                    ['-smp', '4' if accel != 'tcg' else '2'], outdir,
+                    args.timeout)
+    with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
+        text = f.read()
+    m = re.search(r'===== pvguest report =====.*?=====+', text, re.S)
+    print(m.group(0).replace('\r', '') if m else text[-3000:])
+    ok, meaning = verdict(rc)
+    say('guest stopped after %.1f s: %s (logs in %s)' % (secs, meaning,
+                                                        outdir))
+    return 0 if ok and m else 1
+
+
+def scenarios():
+    out = []
+    for line in read_list(os.path.join(SCEN, 'CFLIST')):
+        name, needs = line.split()[:2]
+        if needs not in ('tcg', 'kvm'):
+            sys.exit('pvgtest: CFLIST: %s needs "%s" (tcg or kvm)'
+                     % (name, needs))
+        out.append((name, needs))
+    return out
+
+
+def run_scenario(base, name, needs, accel, kernels, timeout):
+    frag = os.path.join(SCEN, name)
+    key = frag if read_list(frag) else None
+    if key not in kernels:
+        kernels[key] = built_kernel(base, 'test', key)
+    kernel, initrd = kernels[key]
+    append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
+                      read_list(os.path.join(SCEN, 'CFcommon.boot')) +
+                      read_list(frag + '.boot'))
+    qargs = []
+    for line in read_list(frag + '.qemu'):
+        qargs += shlex.split(line)
+    outdir = os.path.join(OUT, 'check', base, name)
+    rc, secs = boot(accel, kernel, initrd, append, qargs, outdir, timeout)
+    with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
+        res = parse_ktap(f.read())
+    with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
+        problems = scan_console(f.read())
+    ok, meaning = verdict(rc)
+    for desc, good, diag in (
+            ('boot: verdict through isa-debug-exit', ok, [meaning]),
+            ('boot: console free of kernel error reports', not problems,
+             problems[:5])):
+        if good:
+            res['passed'] += 1
+        else:
+            res['failed'] += 1
+            res['failures'].append((desc, diag))
+    res['seconds'] = secs
+    res['accel'] = accel
+    return res
+
+
+def cmd_check(args):
+    only = set(args.only.split(',')) if args.only else None
+    todo = [s for s in scenarios() if not only or s[0] in only]
+    if only and len(todo) != len(only):
+        sys.exit('pvgtest: unknown scenario in --only: %s'
+                 % ', '.join(sorted(only - {s[0] for s in todo})))
+    rows, skipped = [], []
+    for base in args.base:
+        kernels = {}
+        for name, needs in todo:
+            accel = pick_accel(args.accel, needs)
+            if accel is None:
+                skipped.append('%s/%s (needs KVM, ACCEL=tcg)' % (base, name))
+                continue
+            if accel == 'nested':
+                ensure_nested()
+            say('scenario %s on %s (%s)' % (name, base, accel))
+            res = run_scenario(base, name, needs, accel, kernels,
+                               args.timeout or (420 if accel == 'nested'
+                                                else 180))
+            rows.append((name, base, res))
+            for desc, diag in res['failures']:
+                print('    FAIL %s' % desc)
+                for d in diag:
+                    if d:
+                        print('        %s' % d)
+    print()
+    print('%-22s %-5s %-7s %7s %7s %8s' % ('scenario', 'base', 'accel',
+                                          'passed', 'failed', 'seconds'))
+    for name, base, r in rows:
+        print('%-22s %-5s %-7s %7d %7d %8.1f' % (name, base, r['accel'],
+                                                r['passed'], r['failed'],
+                                                r['seconds']))
+    for s in skipped:
+        print('skipped: %s' % s)
+    passed = sum(r['passed'] for _, _, r in rows)
+    failed = sum(r['failed'] for _, _, r in rows)
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed or not rows else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    r = sub.add_parser('run')
+    r.add_argument('--base', default='6.12')
+    r.add_argument('--config', default='guest')
+    r.add_argument('--accel', default='auto',
+                   choices=['auto', 'kvm', 'tcg', 'nested'])
+    r.add_argument('--timeout', type=int, default=420)
+    c = sub.add_parser('check')
+    c.add_argument('--base', action='append', required=True)
+    c.add_argument('--accel', default='auto',
+                   choices=['auto', 'kvm', 'tcg', 'nested'])
+    c.add_argument('--only', default='')
+    c.add_argument('--timeout', type=int, default=0)
+    args = ap.parse_args()
+    return cmd_run(args) if args.cmd == 'run' else cmd_check(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Self-tests of the host harness: KTAP counting and console scanning.
+The harness decides whether make check passes, so it is tested too."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
+                                'scripts'))
+import pvgtest  # noqa: E402
+
+
+class KtapTest(unittest.TestCase):
+    def test_nested_counts(self):
+        doc = '\n'.join([
+            'KTAP version 1', '1..3',
+            '    # Subtest: detect', '    1..2',
+            '    ok 1 a', '    not ok 2 b', '    # why b failed',
+            'not ok 1 detect',
+            '    # Subtest: died', '    ok 1 x', 'not ok 2 died',
+            '    # Subtest: kunit',
+            '        # Subtest: s', '        ok 1 c1',
+            '        ok 2 c2 # SKIP not here', '    ok 1 s',
+            'ok 3 kunit', ''])
+        r = pvgtest.parse_ktap(doc)
+        self.assertEqual((r['passed'], r['failed'], r['skipped']), (3, 2, 1))
+        self.assertEqual(r['failures'][0], ('detect: b', ['why b failed']))
+        self.assertIn('died', r['failures'][1][0])
+
+    def test_missing_results_fail(self):
+        r = pvgtest.parse_ktap('KTAP version 1\n1..2\nok 1 a\n')
+        self.assertEqual((r['passed'], r['failed']), (1, 1))
+
+    def test_nothing_arrived_fails(self):
+        self.assertEqual(pvgtest.parse_ktap('')['failed'], 1)
+
+    def test_carriage_returns(self):
+        r = pvgtest.parse_ktap('KTAP version 1\r\n1..1\r\nok 1 a\r\n')
+        self.assertEqual((r['passed'], r['failed']), (1, 0))
+
+
+class ConsoleTest(unittest.TestCase):
+    def test_reports_found(self):
+        text = '\n'.join([
+            '[ 1.0] WARNING: CPU: 0 PID: 1 at kernel/x.c:3 foo+0x1/0x2',
+            '[ 2.0] BUG: kernel NULL pointer dereference, address: 0',
+            '[ 3.0] watchdog: BUG: soft lockup - CPU#0 stuck for 22s!',
+            '[ 4.0] WARNING: possible circular locking dependency detected',
+            '[ 5.0] rcu: INFO: rcu_preempt self-detected stall on CPU',
+            '[ 6.0] INFO: task sh:1 blocked for more than 30 seconds.',
+            '[ 7.0] Oops: general protection fault, probably for 0x1'])
+        self.assertEqual(len(pvgtest.scan_console(text)), 7)
+
+    def test_quiet_boot_is_clean(self):
+        text = '\n'.join([
+            '[ 0.08] rcu: \tRCU lockdep checking is enabled.',
+            '[ 0.1] Lock dependency validator: Copyright (c) 2006 Red Hat',
+            '[ 1.7] ok 1 pvguest-detect',
+            '[ 2.0] pvguest: hypervisor tcg (QEMU TCG) at 0x40000000'])
+        self.assertEqual(pvgtest.scan_console(text), [])
+
+
+class VerdictTest(unittest.TestCase):
+    def test_codes(self):
+        self.assertTrue(pvgtest.verdict((0x10 << 1) | 1)[0])
+        self.assertFalse(pvgtest.verdict((0x11 << 1) | 1)[0])
+        self.assertFalse(pvgtest.verdict(0)[0])
+        self.assertFalse(pvgtest.verdict(1)[0])
+        self.assertFalse(pvgtest.verdict(pvgtest.TIMEOUT)[0])
+
+
+if __name__ == '__main__':
+    unittest.main()

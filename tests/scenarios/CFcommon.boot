@@ -1,0 +1,1 @@
+pvgtest.kunit=pvguest-detect

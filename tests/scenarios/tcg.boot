@@ -1,0 +1,2 @@
+pvgtest.hv=tcg
+pvgtest.sigs=0x40000000:tcg
