@@ -302,6 +302,7 @@ static struct kunit_suite pvg_detect_suite = {
 	.init = pvg_kt_init,
 	.test_cases = pvg_detect_cases,
 };
+
 kunit_test_suite(pvg_detect_suite);
 
 MODULE_LICENSE("GPL");

@@ -31,7 +31,11 @@ obj=$(base_obj "$base" "$name")
 mkdir -p "$obj"
 
 cc=gcc
-command -v ccache >/dev/null && cc="ccache gcc"
+if command -v ccache >/dev/null; then
+	cc="ccache gcc"
+	# Hits across clones and base trees: hash paths relative to the project.
+	export CCACHE_BASEDIR=$PVG_TOP CCACHE_NOHASHDIR=1
+fi
 kmake() { make -C "$src" O="$obj" CC="$cc" HOSTCC="$cc" "$@"; }
 
 # Reconfigure when a fragment or the tree changed.
