@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The lint gate of one base, on a built test kernel:
+#   - checkpatch.pl --strict on every patch of the series: no ERROR or
+#     WARNING; a CHECK must be justified in patches/checkpatch-justified
+#   - scripts/kernel-doc -Wall on our source files
+#   - W=1 and sparse (C=2) builds of our directories: no warning there
+#   - coccicheck MODE=report on our directories: no report
+# Usage: lint.sh BASE
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+base=${1:?usage: lint.sh BASE}
+check_base "$base"
+src=$(base_src "$base")
+obj=$(base_obj "$base" test)
+[ -f "$obj/.config" ] || die "build the test kernel of $base first (make build BASE=$base CONFIG=test)"
+pdir=$PVG_TOP/patches/$base
+justified=$PVG_TOP/patches/checkpatch-justified
+fail=0
+problem() { printf '    %s\n' "$@" >&2; fail=1; }
+
+# Our in-tree directories, from the one map.
+dirs=$(awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
+	while read -r d; do if [ -d "$src/$d" ]; then echo "$d"; fi; done)
+
+stage "lint $base: checkpatch --strict on the series"
+while read -r p; do
+	out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree --terse \
+		--show-types "$pdir/$p" 2>&1 || true)
+	while IFS= read -r line; do
+		case "$line" in
+		*": ERROR:"* | *": WARNING:"*) problem "$p: ${line#*: }" ;;
+		*": CHECK:"*)
+			type=$(echo "$line" | sed 's/.*: CHECK:\([A-Z_]*\):.*/\1/')
+			grep -q "^$p $type " "$justified" 2>/dev/null ||
+				problem "$p: ${line#*: } (not justified in patches/checkpatch-justified)" ;;
+		esac
+	done <<<"$out"
+done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pdir/series")
+
+stage "lint $base: kernel-doc -Wall"
+for d in $dirs; do
+	files=$(find "$src/$d" -name '*.[ch]' | sort)
+	[ -n "$files" ] || continue
+	out=$(cd "$src" && perl scripts/kernel-doc -Wall -none $files 2>&1 || true)
+	[ -z "$out" ] || problem "$out"
+done
+
+# Rebuild our objects with extra checks; only warnings from our files count.
+for mode in W=1 C=2; do
+	stage "lint $base: make $mode on $(echo $dirs)"
+	if [ $mode = C=2 ] && ! command -v sparse >/dev/null; then
+		die "sparse is not installed (apt-get install sparse)"
+	fi
+	for d in $dirs; do
+		out=$(make -s -C "$src" O="$obj" $mode "$d/" 2>&1) ||
+			{ problem "make $mode $d/ failed:" "$out"; continue; }
+		mine=$(echo "$out" | grep -E "^([./a-z0-9_-]*/)?$d/[^:]*:[0-9]+:[0-9]+: (warning|error)" || true)
+		[ -z "$mine" ] || problem "$mine"
+	done
+done
+
+stage "lint $base: coccicheck on $(echo $dirs)"
+command -v spatch >/dev/null || die "coccinelle is not installed (apt-get install coccinelle)"
+for d in $dirs; do
+	if ! out=$(make -s -C "$src" O="$obj" coccicheck MODE=report M="$d" J=2 2>&1); then
+		problem "coccicheck did not run on $d:" "$(echo "$out" | tail -5)"
+		continue
+	fi
+	mine=$(echo "$out" | grep -E "$d/[^ ]*:[0-9]+" || true)
+	[ -z "$mine" ] || problem "$mine"
+done
+
+[ $fail -eq 0 ] || die "lint found problems in the $base series"
+info "lint $base: clean"

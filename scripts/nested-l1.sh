@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# nested-l1.sh OUTDIR - build the L1 "nested KVM host" used by nested-run.sh.
+#
+# This machine has no VMX/SVM, so to run a guest under real KVM we nest:
+# QEMU TCG with -cpu max emulates an AMD CPU with SVM + nested paging, a
+# Debian cloud kernel boots in it as L1, loads kvm/kvm-amd, and runs the
+# host's own qemu-system-x86_64 with -enable-kvm to boot the test kernel (L2).
+#
+# Output (rebuilt only when the kernel package, QEMU, busybox, pvg-exit.c or
+# this script change):
+#   OUTDIR/l1-vmlinuz        Debian linux-image-*-cloud-amd64 kernel
+#   OUTDIR/l1-base.cpio.gz   busybox, kvm modules, qemu + libs + firmware,
+#                            /init (below) and /usr/bin/pvg-exit
+#   OUTDIR/debs/             cached .deb downloads
+# The L2 payload is a second cpio appended to the initrd by nested-run.sh.
+set -euo pipefail
+
+say() { echo "==> $*"; }
+die() { echo "nested-l1: error: $*" >&2; exit 1; }
+
+[[ $# -eq 1 && $1 != -* ]] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+out=$1
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+exit_src=$repo/tests/guest/pvg-exit.c
+qemu=/usr/bin/qemu-system-x86_64
+bb=/bin/busybox
+meta=linux-image-cloud-amd64
+
+for t in apt-cache apt-get dpkg-deb dpkg-query modinfo ldd cpio gzip gcc sha256sum; do
+	command -v "$t" >/dev/null || die "'$t' not found"
+done
+[[ -x $qemu ]] || die "$qemu missing (apt-get install qemu-system-x86)"
+if [[ ! -x $bb ]] || ldd "$bb" >/dev/null 2>&1; then
+	die "$bb missing or not static (apt-get install busybox-static)"
+fi
+[[ -f $exit_src ]] || die "$exit_src missing"
+
+# Resolve the versioned kernel package behind the metapackage.
+pkg=$(apt-cache depends "$meta" 2>/dev/null |
+	awk '/Depends: linux-image-[0-9]/ { print $2; exit }') || true
+[[ -n $pkg ]] || die "apt-cache does not know $meta (try: apt-get update)"
+ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
+	awk '/^Version:/ { print $2; exit }') || true
+[[ -n $ver ]] || die "no candidate version for $pkg (try: apt-get update)"
+
+stamp="$pkg $ver $(dpkg-query -W qemu-system-x86 qemu-system-data seabios \
+	busybox-static 2>/dev/null | tr '\t\n' '= ')"
+stamp+="$(cat "${BASH_SOURCE[0]}" "$exit_src" | sha256sum | cut -c1-16)"
+if [[ -f $out/l1-vmlinuz && -f $out/l1-base.cpio.gz &&
+	"$(cat "$out/.stamp" 2>/dev/null)" == "$stamp" ]]; then
+	say "L1 up to date ($pkg $ver)"
+	exit 0
+fi
+
+mkdir -p "$out/debs"
+deb=$out/debs/${pkg}_${ver}_amd64.deb
+if [[ ! -s $deb ]]; then
+	say "downloading $pkg $ver"
+	dl=$(mktemp -d "$out/debs/.dl.XXXXXX")
+	# As root, apt's _apt sandbox user may not be able to write to $dl.
+	(cd "$dl" && apt-get download -qq -o APT::Sandbox::User="$(id -un)" \
+		"$pkg=$ver") >&2 || { rm -rf "$dl"; die "download of $pkg failed (network/apt sources?)"; }
+	mv "$dl"/*.deb "$deb" && rm -rf "$dl"
+fi
+
+work=$(mktemp -d "$out/.work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+say "unpacking $(basename "$deb")"
+dpkg-deb -x "$deb" "$work/deb" || die "cannot unpack $deb"
+kimg=$(echo "$work"/deb/boot/vmlinuz-*)
+moddir=$(echo "$work"/deb/lib/modules/*/kernel)
+[[ -f $kimg && -d $moddir ]] || die "unexpected layout in $deb"
+
+r=$work/root
+mkdir -p "$r"/{bin,dev,proc,sys,tmp,etc,lib/modules,usr/bin,usr/share/qemu} \
+	"$r/usr/lib/x86_64-linux-gnu/qemu"
+cp "$bb" "$r/bin/busybox"
+
+# kvm-amd plus its dependencies (depth first => load order), decompressed
+# here because busybox insmod does not handle .ko.xz/.ko.zst.
+order=()
+addmod() {
+	local m=$1 f d
+	[[ " ${order[*]} " == *" $m "* ]] && return
+	f=$(find "$moddir" \( -name "$m.ko*" -o -name "${m//-/_}.ko*" \) | head -1)
+	[[ -n $f ]] || die "module $m not found in $pkg"
+	for d in $(modinfo -F depends "$f" | tr , ' '); do addmod "$d"; done
+	case $f in
+	*.ko) cp "$f" "$r/lib/modules/$m.ko" ;;
+	*.ko.xz) xz -dc "$f" >"$r/lib/modules/$m.ko" ;;
+	*.ko.zst) zstd -qdc "$f" >"$r/lib/modules/$m.ko" ;;
+	*.ko.gz) gzip -dc "$f" >"$r/lib/modules/$m.ko" ;;
+	*) die "unknown module format: $f" ;;
+	esac
+	order+=("$m")
+}
+addmod kvm-amd
+printf '%s\n' "${order[@]}" >"$r/etc/l1-modules"
+say "modules: ${order[*]}"
+
+# QEMU, every library it links (incl. the dynamic loader) and the firmware
+# it loads for "-kernel" on the pc machine (seabios, linuxboot_dma, kvmvapic).
+# No iPXE option ROMs: L2 must run with -nic none (or romfile=).
+cp "$qemu" "$r/usr/bin/"
+qdir=/usr/lib/x86_64-linux-gnu/qemu
+for f in $(ldd "$qemu" "$qdir"/accel-tcg-*.so | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*[^:]$/ { print $1 }' | sort -u); do
+	mkdir -p "$r/${f%/*}"
+	cp -L "$f" "$r/$f"
+done
+cp "$qdir"/accel-tcg-*.so "$r/$qdir/"
+cp -rL /usr/share/seabios "$r/usr/share/"
+for f in linuxboot.bin linuxboot_dma.bin kvmvapic.bin pvh.bin multiboot.bin \
+	multiboot_dma.bin bios-microvm.bin qboot.rom sgabios.bin; do
+	cp -L "/usr/share/qemu/$f" "$r/usr/share/qemu/"
+done
+
+say "building pvg-exit"
+gcc -static -O2 -o "$r/usr/bin/pvg-exit" "$exit_src"
+
+cat >"$r/init" <<'EOF'
+#!/bin/busybox sh
+# L1 init: load KVM, boot the L2 payload from /l2/ under KVM, forward verdict.
+/bin/busybox --install -s /bin
+export PATH=/bin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+verdict() {
+	echo "l1: verdict $1"
+	pvg-exit "$1"
+	echo "l1: pvg-exit failed, powering off"
+	poweroff -f
+}
+
+while read -r m; do
+	insmod "/lib/modules/$m.ko" || echo "l1: insmod $m failed"
+done </etc/l1-modules
+if [ ! -c /dev/kvm ]; then
+	echo "l1: /dev/kvm missing (svm in cpuinfo: $(grep -c -w svm /proc/cpuinfo) cpus)"
+	dmesg | grep -i -E 'kvm|svm' | tail -n 5
+	verdict 0x7d
+fi
+for f in bzImage initrd cmdline qemu-args cpu smp mem; do
+	[ -f "/l2/$f" ] || { echo "l1: L2 payload file /l2/$f missing"; verdict 0x7c; }
+done
+
+# L2 ttyS0 -> L1 ttyS1, L2 ttyS1 -> L1 ttyS2; raw so bytes pass unchanged
+# (termios set here survives the close, QEMU reopens the tty).
+stty -F /dev/ttyS1 raw -echo 115200
+stty -F /dev/ttyS2 raw -echo 115200
+# vapic=false: with kvmvapic (TPR patching for old Windows) QEMU round-trips
+# the vCPU registers through KVM after the L2 kernel ran LTR, so TR comes
+# back typed "busy"; the L0 TCG I/O-bitmap check only accepts a non-busy TSS
+# and ioperm()+outb in L2 user space (pvg-exit) would #GP.
+set -- -enable-kvm -cpu "$(cat /l2/cpu)" -smp "$(cat /l2/smp)" -m "$(cat /l2/mem)" \
+	-nic none -display none -no-reboot -global apic-common.vapic=false \
+	-kernel /l2/bzImage -initrd /l2/initrd -append "$(cat /l2/cmdline)" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-chardev file,id=l2s0,path=/dev/ttyS1 -serial chardev:l2s0 \
+	-chardev file,id=l2s1,path=/dev/ttyS2 -serial chardev:l2s1
+while IFS= read -r a || [ -n "$a" ]; do
+	set -- "$@" "$a"
+done </l2/qemu-args
+printf 'l1: running: qemu-system-x86_64'
+printf " '%s'" "$@"
+echo
+qemu-system-x86_64 "$@"
+s=$?
+echo "l1: L2 qemu exit status $s"
+if [ "$s" -eq 1 ]; then
+	verdict 0x7c
+elif [ $((s % 2)) -eq 1 ]; then
+	verdict $(((s - 1) / 2))
+else
+	verdict 0x7e
+fi
+EOF
+chmod 755 "$r/init"
+
+say "packing initramfs"
+(cd "$r" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+	gzip >"$work/l1-base.cpio.gz"
+mv "$work/l1-base.cpio.gz" "$out/l1-base.cpio.gz"
+cp "$kimg" "$out/l1-vmlinuz"
+echo "$stamp" >"$out/.stamp"
+say "done: $out/l1-vmlinuz $out/l1-base.cpio.gz ($(du -h "$out/l1-base.cpio.gz" | cut -f1))"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# nested-run.sh - boot a test kernel (L2) under KVM inside an L1 that runs
+# under QEMU TCG (see nested-l1.sh for why), and pass its verdict through.
+#
+# The L2 kernel, initrd and settings are packed as /l2/* into a cpio that is
+# appended to l1-base.cpio.gz; the L1 /init starts QEMU/KVM on them.
+# Host serial ports: ttyS0 = L1 console, ttyS1 = L2 console, ttyS2 = L2 ttyS1.
+#
+# Exit status: the host QEMU's status unchanged, i.e. (v << 1) | 1 when the
+# L2 guest wrote v (1..0x7b) to isa-debug-exit; L1 itself reports v = 0x7c
+# (L2 QEMU failed to start), 0x7d (no /dev/kvm in L1) or 0x7e (L2 stopped
+# without a verdict). 124: timeout, 0: L1 died, 1: host QEMU error,
+# 2: usage error.
+set -euo pipefail
+
+die() { echo "nested-run: error: $*" >&2; exit 2; }
+usage() {
+	cat <<EOF
+usage: $0 --l1-dir DIR --l2-kernel FILE --l2-initrd FILE --l2-append CMDLINE
+          --l2-console FILE --l2-data FILE --l1-console FILE
+          [--l2-cpu CPU (host)] [--l2-smp N (4)] [--l2-mem MIB (256)]
+          [--l2-qemu-arg ARG]... [--timeout SECONDS (300)]
+EOF
+	exit "$1"
+}
+
+declare -A o=([l2-cpu]=host [l2-smp]=4 [l2-mem]=256 [timeout]=300)
+qargs=()
+while (($#)); do
+	case $1 in
+	-h | --help) usage 0 ;;
+	--*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
+	esac
+	(($# >= 2)) || die "$1 needs a value"
+	case $1 in
+	--l2-qemu-arg) qargs+=("$2") ;;
+	--l1-dir | --l2-kernel | --l2-initrd | --l2-append | --l2-cpu | --l2-smp | \
+		--l2-mem | --l2-console | --l2-data | --l1-console | --timeout) o[${1#--}]=$2 ;;
+	*) echo "nested-run: unknown option $1" >&2; usage 2 ;;
+	esac
+	shift 2
+done
+for k in l1-dir l2-kernel l2-initrd l2-append l2-console l2-data l1-console; do
+	[[ -v o[$k] ]] || { echo "nested-run: --$k is required" >&2; usage 2; }
+done
+l1dir=${o[l1-dir]} append=${o[l2-append]} cpu=${o[l2-cpu]} tmo=${o[timeout]}
+for f in "$l1dir/l1-vmlinuz" "$l1dir/l1-base.cpio.gz" "${o[l2-kernel]}" "${o[l2-initrd]}"; do
+	[[ -f $f ]] || die "$f not found"
+done
+for k in l2-smp l2-mem timeout; do
+	[[ ${o[$k]} =~ ^[1-9][0-9]*$ ]] || die "--$k takes a positive number"
+done
+for a in "$append" "$cpu" "${qargs[@]}"; do
+	[[ $a != *$'\n'* ]] || die "arguments must not contain newlines"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nested-run.XXXXXX")
+qpid=''
+# shellcheck disable=SC2317  # invoked from the trap
+cleanup() {
+	[[ -z $qpid ]] || kill "$qpid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Initrd = l1-base (decompressed here: gunzip under TCG costs L1 ~1.5 s)
+# + payload as uncompressed newc cpio, 4-byte aligned (the kernel only
+# looks for a cpio header at aligned offsets).
+p=$tmp/root/l2
+mkdir -p "$p"
+cp "${o[l2-kernel]}" "$p/bzImage"
+cp "${o[l2-initrd]}" "$p/initrd"
+printf '%s\n' "$append" >"$p/cmdline"
+printf '%s\n' "$cpu" >"$p/cpu"
+echo "${o[l2-smp]}" >"$p/smp"
+echo "${o[l2-mem]}" >"$p/mem"
+: >"$p/qemu-args"
+((${#qargs[@]} == 0)) || printf '%s\n' "${qargs[@]}" >"$p/qemu-args"
+gzip -dc "$l1dir/l1-base.cpio.gz" >"$tmp/initrd"
+truncate -s "%4" "$tmp/initrd"
+(cd "$tmp/root" && find . | cpio -o -H newc -R 0:0 --quiet) >>"$tmp/initrd"
+
+chr() { printf 'file,id=%s,path=%s' "$1" "${2//,/,,}"; }
+timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
+	-smp 2 -m 2048 -nic none -display none -no-reboot \
+	-kernel "$l1dir/l1-vmlinuz" -initrd "$tmp/initrd" \
+	-append "console=ttyS0 panic=-1 quiet" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-chardev "$(chr s0 "${o[l1-console]}")" -serial chardev:s0 \
+	-chardev "$(chr s1 "${o[l2-console]}")" -serial chardev:s1 \
+	-chardev "$(chr s2 "${o[l2-data]}")" -serial chardev:s2 &
+qpid=$!
+rc=0
+wait "$qpid" || rc=$?
+qpid=''
+exit "$rc"
