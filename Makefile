@@ -40,7 +40,7 @@ run: deps
 
 check: deps selftest refresh-check
 	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \
-		$(if $(ONLY),--only $(ONLY))
+		$(if $(ONLY),--only $(ONLY)) $(if $(filter 0,$(LINT)),--no-lint)
 
 selftest:
 	@$(PY) -m unittest discover -s tests/host -p 'test_*.py' -q

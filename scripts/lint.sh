@@ -7,7 +7,8 @@
 #   - scripts/kernel-doc -Wall on our source files
 #   - W=1 and sparse (C=2) builds of our directories: no warning there
 #   - coccicheck MODE=report on our directories: no report
-# Usage: lint.sh BASE
+# Usage: lint.sh BASE.  Prints one KTAP result per check on stdout (with
+# the findings as diagnostics); exits non-zero when any check fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,22 @@ obj=$(base_obj "$base" test)
 pdir=$PVG_TOP/patches/$base
 justified=$PVG_TOP/patches/checkpatch-justified
 fail=0
-problem() { printf '    %s\n' "$@" >&2; fail=1; }
+n=0
+bad=()
+problem() { bad+=("$@"); }
+# result DESC: one KTAP line for the findings gathered since the last one.
+result() {
+	n=$((n + 1))
+	if [ ${#bad[@]} -eq 0 ]; then
+		echo "ok $n $1"
+	else
+		echo "not ok $n $1"
+		printf '%s\n' "${bad[@]}" | head -20 | sed 's/^/# /'
+		fail=1
+	fi
+	bad=()
+}
+echo "KTAP version 1"
 
 # Our in-tree directories, from the one map.
 dirs=$(awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
@@ -31,13 +47,14 @@ while read -r p; do
 		--show-types "$pdir/$p" 2>&1 || true)
 	while IFS= read -r line; do
 		case "$line" in
-		*": ERROR:"* | *": WARNING:"*) problem "$p: ${line#*: }" ;;
+		*": ERROR:"* | *": WARNING:"*) problem "${line#*: }" ;;
 		*": CHECK:"*)
 			type=$(echo "$line" | sed 's/.*: CHECK:\([A-Z_]*\):.*/\1/')
 			grep -q "^$p $type " "$justified" 2>/dev/null ||
-				problem "$p: ${line#*: } (not justified in patches/checkpatch-justified)" ;;
+				problem "${line#*: } (not justified in patches/checkpatch-justified)" ;;
 		esac
 	done <<<"$out"
+	result "checkpatch --strict $p"
 done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pdir/series")
 
 stage "lint $base: kernel-doc -Wall"
@@ -46,6 +63,7 @@ for d in $dirs; do
 	[ -n "$files" ] || continue
 	out=$(cd "$src" && perl scripts/kernel-doc -Wall -none $files 2>&1 || true)
 	[ -z "$out" ] || problem "$out"
+	result "kernel-doc -Wall $d"
 done
 
 # Rebuild our objects with extra checks; only warnings from our files count.
@@ -56,9 +74,10 @@ for mode in W=1 C=2; do
 	fi
 	for d in $dirs; do
 		out=$(make -s -C "$src" O="$obj" $mode "$d/" 2>&1) ||
-			{ problem "make $mode $d/ failed:" "$out"; continue; }
+			{ problem "make $mode $d/ failed:" "$out"; result "make $mode $d"; continue; }
 		mine=$(echo "$out" | grep -E "^([./a-z0-9_-]*/)?$d/[^:]*:[0-9]+:[0-9]+: (warning|error)" || true)
 		[ -z "$mine" ] || problem "$mine"
+		result "make $mode $d"
 	done
 done
 
@@ -67,11 +86,12 @@ command -v spatch >/dev/null || die "coccinelle is not installed (apt-get instal
 for d in $dirs; do
 	if ! out=$(make -s -C "$src" O="$obj" coccicheck MODE=report M="$d" J=2 2>&1); then
 		problem "coccicheck did not run on $d:" "$(echo "$out" | tail -5)"
-		continue
+	else
+		mine=$(echo "$out" | grep -E "^$d/[^ ]*:[0-9]+" || true)
+		[ -z "$mine" ] || problem "$mine"
 	fi
-	mine=$(echo "$out" | grep -E "$d/[^ ]*:[0-9]+" || true)
-	[ -z "$mine" ] || problem "$mine"
+	result "coccicheck $d"
 done
 
-[ $fail -eq 0 ] || die "lint found problems in the $base series"
-info "lint $base: clean"
+echo "1..$n"
+exit $fail

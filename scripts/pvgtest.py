@@ -349,6 +349,14 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     return res
 
 
+def report_failures(res):
+    for desc, diag in res['failures']:
+        print('    FAIL %s' % desc)
+        for d in diag:
+            if d:
+                print('        %s' % d)
+
+
 def cmd_check(args):
     only = set(args.only.split(',')) if args.only else None
     todo = [s for s in scenarios() if not only or s[0] in only]
@@ -358,6 +366,20 @@ def cmd_check(args):
     rows, skipped = [], []
     for base in args.base:
         kernels = {}
+        if args.lint:
+            kernels[None] = built_kernel(base, 'test')
+            say('lint gate on %s' % base)
+            start = time.time()
+            r = subprocess.run([os.path.join(TOP, 'scripts', 'lint.sh'), base],
+                               stdout=subprocess.PIPE, text=True)
+            res = parse_ktap(r.stdout)
+            if r.returncode and not res['failed']:
+                res['failed'] += 1
+                res['failures'].append(('lint.sh exited %d' % r.returncode,
+                                        []))
+            res['seconds'], res['accel'] = time.time() - start, '-'
+            rows.append(('lint', base, res))
+            report_failures(res)
         for name, needs in todo:
             accel = pick_accel(args.accel, needs)
             if accel is None:
@@ -370,11 +392,7 @@ def cmd_check(args):
                                args.timeout or (420 if accel == 'nested'
                                                 else 180))
             rows.append((name, base, res))
-            for desc, diag in res['failures']:
-                print('    FAIL %s' % desc)
-                for d in diag:
-                    if d:
-                        print('        %s' % d)
+            report_failures(res)
     print()
     print('%-22s %-5s %-7s %7s %7s %8s' % ('scenario', 'base', 'accel',
                                           'passed', 'failed', 'seconds'))
@@ -405,6 +423,8 @@ def main():
                    choices=['auto', 'kvm', 'tcg', 'nested'])
     c.add_argument('--only', default='')
     c.add_argument('--timeout', type=int, default=0)
+    c.add_argument('--no-lint', dest='lint', action='store_false',
+                   help='skip the lint gate (scripts/lint.sh)')
     args = ap.parse_args()
     return cmd_run(args) if args.cmd == 'run' else cmd_check(args)
 
