@@ -15,6 +15,7 @@ base=${1:?usage: build.sh BASE CONFIG [FRAGMENT...]}
 cfg=${2:?usage: build.sh BASE CONFIG [FRAGMENT...]}
 shift 2
 check_base "$base"
+lock_base "$base"
 frags=("$PVG_TOP/scripts/configs/guest.config")
 case "$cfg" in
 guest) ;;

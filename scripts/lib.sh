@@ -22,3 +22,17 @@ check_base() {
 # Working tree and build directories of one base.
 base_src() { echo "$PVG_BUILD/$1/src"; }
 base_obj() { echo "$PVG_BUILD/$1/obj-$2"; }
+
+# Serialize everything that writes a base's tree or build directories: a
+# tree must not be re-prepared under a running build.  Nested calls inherit
+# the lock through PVG_LOCKED.
+lock_base() {
+	[ "${PVG_LOCKED:-}" = "$1" ] && return 0
+	mkdir -p "$PVG_BUILD"
+	exec 9>"$PVG_BUILD/.lock-$1"
+	if ! flock -n 9; then
+		info "waiting for another pvguest job on base $1"
+		flock 9
+	fi
+	export PVG_LOCKED=$1
+}

@@ -14,6 +14,7 @@ set -euo pipefail
 
 base=${1:?usage: lint.sh BASE}
 check_base "$base"
+lock_base "$base"
 src=$(base_src "$base")
 obj=$(base_obj "$base" test)
 [ -f "$obj/.config" ] || die "build the test kernel of $base first (make build BASE=$base CONFIG=test)"

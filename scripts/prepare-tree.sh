@@ -11,6 +11,7 @@ set -euo pipefail
 
 base=${1:?usage: prepare-tree.sh BASE}
 check_base "$base"
+lock_base "$base"
 "$PVG_TOP/scripts/fetch-base.sh" "$base"
 
 pristine=$PVG_CACHE/src/$base/linux-source-$base
