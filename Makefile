@@ -10,13 +10,14 @@
 BASE    ?= 6.12
 ACCEL   ?= auto
 CONFIG  ?= guest
+GATES   ?= all
 # make check runs both bases unless BASE is given on the command line.
 CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
 
 S := scripts
 PY := python3
 
-.PHONY: all run check deps refresh refresh-check tree build initramfs nested \
+.PHONY: all run check deps refresh refresh-check tree build export nested \
 	selftest clean distclean help
 
 all: help
@@ -30,7 +31,9 @@ help:
 	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
 	@echo '  make nested   build the nested-KVM L1 image (Debian cloud kernel + QEMU)'
 	@echo '  make clean    remove build trees and logs; make distclean also the cache'
+	@echo '  make export   write the $$(BASE) series for mailing into out/export/$$(BASE)'
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
+	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
 
 deps:
 	@$(S)/deps.sh build run check
@@ -40,7 +43,7 @@ run: deps
 
 check: deps selftest refresh-check
 	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \
-		$(if $(ONLY),--only $(ONLY)) $(if $(filter 0,$(LINT)),--no-lint)
+		$(if $(ONLY),--only $(ONLY)) --gates $(GATES)
 
 selftest:
 	@$(PY) -m unittest discover -s tests/host -p 'test_*.py' -q
@@ -56,6 +59,9 @@ tree:
 
 build: deps
 	@$(S)/build.sh $(BASE) $(CONFIG)
+
+export: deps
+	@$(S)/export.sh $(BASE) out/export/$(BASE)
 
 nested: deps
 	@$(S)/nested-l1.sh cache/nested

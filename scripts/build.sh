@@ -31,44 +31,12 @@ src=$(base_src "$base")
 obj=$(base_obj "$base" "$name")
 mkdir -p "$obj"
 
-cc=gcc
-if command -v ccache >/dev/null; then
-	cc="ccache gcc"
-	# Hits across clones and base trees: hash paths relative to the project.
-	export CCACHE_BASEDIR=$PVG_TOP CCACHE_NOHASHDIR=1
-fi
-kmake() { make -C "$src" O="$obj" CC="$cc" HOSTCC="$cc" "$@"; }
-
-# Reconfigure when a fragment or the tree changed.
+kernel_env
 cstamp=$( (cat "$src/.pvguest-stamp" "${frags[@]}") | sha256sum | cut -c1-16)
 if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then
 	stage "configuring $base/$name"
-	kmake -s tinyconfig >/dev/null
-	(cd "$src" && KCONFIG_CONFIG="$obj/.config" scripts/kconfig/merge_config.sh \
-		-m -O "$obj" "$obj/.config" kernel/configs/kvm_guest.config \
-		"${frags[@]}" >"$obj/merge.log" 2>&1) ||
-		{ cat "$obj/merge.log" >&2; die "merge_config.sh failed"; }
-	kmake -s olddefconfig >/dev/null
-
-	# The last fragment that sets an option decides its value.
-	missing=$(awk '
-		FILENAME != cfgfile {
-			if (match($0, /^CONFIG_[A-Za-z0-9_]+=/)) {
-				opt = substr($0, 1, RLENGTH - 1); want[opt] = $0
-			} else if (match($0, /^# CONFIG_[A-Za-z0-9_]+ is not set/)) {
-				split($0, w, " "); want[w[2]] = $0
-			}
-			next
-		}
-		{ have[$0] = 1 }
-		END {
-			for (o in want) {
-				v = want[o]
-				if (v ~ /is not set$/) {
-					if ((o "=y") in have || (o "=m") in have) print v
-				} else if (!(v in have)) print v
-			}
-		}' cfgfile="$obj/.config" "${frags[@]}" "$obj/.config" | sort)
+	kernel_configure "$src" "$obj" "${frags[@]}"
+	missing=$(config_missing "$obj/.config" "${frags[@]}")
 	if [ -n "$missing" ]; then
 		printf '    requested but not in %s/.config:\n' "$obj" >&2
 		printf '      %s\n' $missing >&2
@@ -79,7 +47,7 @@ fi
 
 stage "building $base/$name kernel (log: $obj/build.log)"
 start=$(date +%s)
-if ! kmake -j"$(nproc)" bzImage modules >"$obj/build.log" 2>&1; then
+if ! kmake "$src" "$obj" -j"$(nproc)" bzImage modules >"$obj/build.log" 2>&1; then
 	grep -E 'error|Error' "$obj/build.log" | head -40 >&2
 	tail -20 "$obj/build.log" >&2
 	die "kernel build failed for $base/$name"
@@ -87,7 +55,7 @@ fi
 grep -E ': warning:' "$obj/build.log" | sed 's/^/    /' >&2 || true
 rm -rf "$obj/modroot"
 if grep -q '^CONFIG_MODULES=y' "$obj/.config"; then
-	kmake -s modules_install INSTALL_MOD_PATH="$obj/modroot" \
+	kmake "$src" "$obj" -s modules_install INSTALL_MOD_PATH="$obj/modroot" \
 		INSTALL_MOD_STRIP=1 >/dev/null
 fi
-info "built $(kmake -s kernelrelease) in $(($(date +%s) - start)) s"
+info "built $(kmake "$src" "$obj" -s kernelrelease) in $(($(date +%s) - start)) s"

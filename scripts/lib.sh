@@ -36,3 +36,60 @@ lock_base() {
 	fi
 	export PVG_LOCKED=$1
 }
+
+# Compiler settings for kernel builds: ccache when present, hashing paths
+# relative to the project so clones and trees share hits.
+kernel_env() {
+	PVG_CC=gcc
+	if command -v ccache >/dev/null; then
+		PVG_CC="ccache gcc"
+		export CCACHE_BASEDIR=$PVG_TOP CCACHE_NOHASHDIR=1
+	fi
+}
+
+# kmake SRC OBJ ARGS...: make in an out-of-tree build directory.
+kmake() {
+	local src=$1 obj=$2
+	shift 2
+	make -C "$src" O="$obj" CC="${PVG_CC:-gcc}" HOSTCC="${PVG_CC:-gcc}" "$@"
+}
+
+# kernel_configure SRC OBJ FRAGMENT...: tinyconfig, then the kernel's own
+# kvm_guest.config, then the fragments, merged by merge_config.sh.
+kernel_configure() {
+	local src=$1 obj=$2
+	shift 2
+	mkdir -p "$obj"
+	kmake "$src" "$obj" -s tinyconfig >/dev/null
+	(cd "$src" && KCONFIG_CONFIG="$obj/.config" scripts/kconfig/merge_config.sh \
+		-m -O "$obj" "$obj/.config" kernel/configs/kvm_guest.config \
+		"$@" >"$obj/merge.log" 2>&1) ||
+		{ cat "$obj/merge.log" >&2; die "merge_config.sh failed"; }
+	kmake "$src" "$obj" -s olddefconfig >/dev/null
+}
+
+# config_missing CONFIG FRAGMENT...: the requests of the fragments that did
+# not land in CONFIG (merge_config.sh only warns about them).  The last
+# fragment that sets an option decides its value.
+config_missing() {
+	local cfg=$1
+	shift
+	awk '
+		FILENAME != cfgfile {
+			if (match($0, /^CONFIG_[A-Za-z0-9_]+=/)) {
+				opt = substr($0, 1, RLENGTH - 1); want[opt] = $0
+			} else if (match($0, /^# CONFIG_[A-Za-z0-9_]+ is not set/)) {
+				split($0, w, " "); want[w[2]] = $0
+			}
+			next
+		}
+		{ have[$0] = 1 }
+		END {
+			for (o in want) {
+				v = want[o]
+				if (v ~ /is not set$/) {
+					if ((o "=y") in have || (o "=m") in have) print v
+				} else if (!(v in have)) print v
+			}
+		}' cfgfile="$cfg" "$@" "$cfg" | sort
+}

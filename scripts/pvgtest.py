@@ -284,7 +284,7 @@ def cmd_run(args):
     kernel, initrd = built_kernel(args.base, args.config)
     if accel == 'nested':
         ensure_nested()
-    say('booting the %s %s guest (%s)' % (args.base, args.config,
+    say('booting the %s kernel, %s config (%s)' % (args.base, args.config,
         {'nested': 'KVM nested in a TCG guest', 'kvm': 'KVM',
          'tcg': 'QEMU TCG'}[accel]))
     outdir = os.path.join(OUT, 'run', args.base)
@@ -349,6 +349,32 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     return res
 
 
+# Quality gates: scripts that print KTAP, run per base before the boots.
+# (name, script and arguments, bases it runs on: None for all)
+GATES = [
+    ('lint', ['lint.sh'], None),
+    ('apply', ['apply-check.sh'], None),
+    ('export', ['export.sh', '{base}', os.path.join(OUT, 'export', '{base}')],
+     None),
+    ('distro', ['distro-build.sh'], None),
+    ('bisect', ['bisect-build.sh'], ('6.12',)),
+]
+
+
+def run_gate(script, base):
+    args = [a.format(base=base) for a in script[1:]] or [base]
+    start = time.time()
+    r = subprocess.run([os.path.join(TOP, 'scripts', script[0])] + args,
+                       stdout=subprocess.PIPE, text=True)
+    res = parse_ktap(r.stdout)
+    if r.returncode and not res['failed']:
+        res['failed'] += 1
+        res['failures'].append(('%s exited %d' % (script[0], r.returncode),
+                                []))
+    res['seconds'], res['accel'] = time.time() - start, '-'
+    return res
+
+
 def report_failures(res):
     for desc, diag in res['failures']:
         print('    FAIL %s' % desc)
@@ -366,19 +392,13 @@ def cmd_check(args):
     rows, skipped = [], []
     for base in args.base:
         kernels = {}
-        if args.lint:
-            kernels[None] = built_kernel(base, 'test')
-            say('lint gate on %s' % base)
-            start = time.time()
-            r = subprocess.run([os.path.join(TOP, 'scripts', 'lint.sh'), base],
-                               stdout=subprocess.PIPE, text=True)
-            res = parse_ktap(r.stdout)
-            if r.returncode and not res['failed']:
-                res['failed'] += 1
-                res['failures'].append(('lint.sh exited %d' % r.returncode,
-                                        []))
-            res['seconds'], res['accel'] = time.time() - start, '-'
-            rows.append(('lint', base, res))
+        kernels[None] = built_kernel(base, 'test')
+        for gate, script, bases in GATES:
+            if gate not in args.gates or (bases and base not in bases):
+                continue
+            say('%s gate on %s' % (gate, base))
+            res = run_gate(script, base)
+            rows.append((gate, base, res))
             report_failures(res)
         for name, needs in todo:
             accel = pick_accel(args.accel, needs)
@@ -423,9 +443,17 @@ def main():
                    choices=['auto', 'kvm', 'tcg', 'nested'])
     c.add_argument('--only', default='')
     c.add_argument('--timeout', type=int, default=0)
-    c.add_argument('--no-lint', dest='lint', action='store_false',
-                   help='skip the lint gate (scripts/lint.sh)')
+    c.add_argument('--gates', default='all',
+                   help='comma-separated gates to run before the boots '
+                        '(%s), "all" or "none"' % ','.join(g[0] for g in GATES))
     args = ap.parse_args()
+    if args.cmd == 'check':
+        names = [g[0] for g in GATES]
+        args.gates = (names if args.gates == 'all' else
+                      [] if args.gates == 'none' else args.gates.split(','))
+        unknown = set(args.gates) - set(names)
+        if unknown:
+            sys.exit('pvgtest: unknown gate(s): %s' % ', '.join(sorted(unknown)))
     return cmd_run(args) if args.cmd == 'run' else cmd_check(args)
 
 

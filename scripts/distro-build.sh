@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Compile our code in Debian's own kernel configuration, not only in our
+# small test config:
+#   distro-build.sh BASE
+# Takes /boot/config-* from the Debian linux-image package built from the
+# same linux-source version, enables our options, prepares the build and
+# compiles our directories with W=1.  A full kernel build is not needed:
+# our glue patches change only Kconfig, Kbuild and documentation.  Prints
+# KTAP; fails on any warning in our files.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+base=${1:?usage: distro-build.sh BASE}
+check_base "$base"
+lock_base "$base"
+"$PVG_TOP/scripts/prepare-tree.sh" "$base"
+src=$(base_src "$base")
+obj=$(base_obj "$base" debian)
+cdir=$PVG_CACHE/debian-config/$base
+mkdir -p "$cdir" "$obj"
+n=0
+fail=0
+result() {
+	n=$((n + 1))
+	if [ -z "$2" ]; then
+		echo "ok $n $1"
+	else
+		echo "not ok $n $1"
+		printf '%s\n' "$2" | head -20 | sed 's/^/# /'
+		fail=1
+	fi
+}
+echo "KTAP version 1"
+
+# The image package whose version is that of our linux-source package.
+srcver=$(cat "$PVG_CACHE/src/$base/version")
+if [ ! -f "$cdir/config" ] || [ "$(cat "$cdir/version" 2>/dev/null)" != "$srcver" ]; then
+	stage "finding Debian's $base kernel config ($srcver)"
+	pkg=
+	for p in $(apt-cache search --names-only "^linux-image-${base//./\\.}[.0-9+a-z-]*-amd64\$" |
+		   awk '{ print $1 }' | grep -v -e -unsigned -e -dbg -e -rt- -e -cloud-); do
+		if apt-cache show "$p" 2>/dev/null | grep -qx "Version: $srcver"; then
+			pkg=$p
+			break
+		fi
+	done
+	[ -n "$pkg" ] || die "no Debian linux-image-$base*-amd64 package of version $srcver"
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get -o APT::Sandbox::User="$(id -un)" download "$pkg=$srcver" >/dev/null) ||
+		{ rm -rf "$tmp"; die "could not download $pkg=$srcver"; }
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" --wildcards './boot/config-*'
+	cp "$tmp"/boot/config-* "$cdir/config"
+	echo "$srcver" >"$cdir/version"
+	echo "$pkg" >"$cdir/package"
+	rm -rf "$tmp"
+fi
+info "Debian config from $(cat "$cdir/package") $srcver"
+
+kernel_env
+
+stage "configuring $base with Debian's config plus our options"
+cp "$cdir/config" "$obj/.config"
+# Debian signs with its own key; the build would want that file.
+"$src/scripts/config" --file "$obj/.config" --enable PVGUEST \
+	--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
+	--set-str MODULE_SIG_KEY "certs/signing_key.pem"
+kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
+missing=
+grep -q '^CONFIG_PVGUEST=y' "$obj/.config" || missing="CONFIG_PVGUEST=y did not land"
+result "Debian $base config takes CONFIG_PVGUEST=y" "$missing"
+
+stage "building our directories in Debian's $base config (prepare takes a while)"
+if ! out=$(kmake "$src" "$obj" -s -j"$(nproc)" prepare 2>&1); then
+	result "make prepare in Debian's config" "$(echo "$out" | tail -10)"
+	echo "1..$n"
+	exit 1
+fi
+dirs=$(awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
+	while read -r d; do if [ -d "$src/$d" ]; then echo "$d"; fi; done)
+for d in $dirs; do
+	if out=$(kmake "$src" "$obj" -s -j"$(nproc)" W=1 "$d/" 2>&1); then
+		mine=$(echo "$out" | grep -E "$d/[^:]*:[0-9]+:[0-9]+: (warning|error)" || true)
+		result "make W=1 $d in Debian's config" "$mine"
+	else
+		result "make W=1 $d in Debian's config" "$(echo "$out" | tail -10)"
+	fi
+done
+echo "1..$n"
+exit $fail
