@@ -40,8 +40,11 @@ if [ ! -f "$cdir/config" ] || [ "$(cat "$cdir/version" 2>/dev/null)" != "$srcver
 	stage "finding Debian's $base kernel config ($srcver)"
 	pkg=
 	for p in $(apt-cache search --names-only "^linux-image-${base//./\\.}[.0-9+a-z-]*-amd64\$" |
-		   awk '{ print $1 }' | grep -v -e -unsigned -e -dbg -e -rt- -e -cloud-); do
-		if apt-cache show "$p" 2>/dev/null | grep -qx "Version: $srcver"; then
+		   awk '{ print $1 }' | grep -v -e -unsigned -e -dbg -e -rt- -e -cloud- |
+		   grep -vx "linux-image-$base-amd64"); do  # (that one is a metapackage)
+		# Not piped into grep -q: with pipefail, SIGPIPE would fail the match.
+		v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p')
+		if [ "$v" = "$srcver" ]; then
 			pkg=$p
 			break
 		fi

@@ -13,7 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 base=${1:?usage: export.sh BASE OUTDIR}
-out=${2:?usage: export.sh BASE OUTDIR}
+out=$(realpath -m "${2:?usage: export.sh BASE OUTDIR}")
 check_base "$base"
 "$PVG_TOP/scripts/fetch-base.sh" "$base"
 ver=$(cat "$PVG_CACHE/src/$base/version")
@@ -26,7 +26,7 @@ result() {
 	if [ -z "$2" ]; then echo "ok $n $1"; else
 		echo "not ok $n $1"; printf '%s\n' "$2" | head -15 | sed 's/^/# /'; fail=1; fi
 }
-g() { git -C "$repo" -c user.name="pvguest export" -c user.email=pvguest@invalid \
+g() { git -C "$repo" -c user.name="pvguest developers" -c user.email=pvguest@lists.pvguest.org \
 	-c commit.gpgsign=false "$@"; }
 echo "KTAP version 1"
 
@@ -38,7 +38,8 @@ if [ "$(cat "$repo/.pvguest-version" 2>/dev/null)" != "$ver" ]; then
 	mkdir -p "$repo"
 	cp -a "$PVG_CACHE/src/$base/linux-source-$base/." "$repo/"
 	g init -q
-	g add -A
+	# Debian's tree ignores everything (/* in .gitignore): add by force.
+	g add -A -f
 	GIT_AUTHOR_DATE="2000-01-01 00:00:00 +0000" GIT_COMMITTER_DATE="2000-01-01 00:00:00 +0000" \
 		g commit -q -m "Debian linux-source-$base $ver"
 	g tag -f pristine >/dev/null
