@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Bisectability: apply the series of one base one patch at a time and
-# build the kernel after each step, in the test configuration with every
-# option that exists at that step:
+# Bisectability: build the kernel after every patch of the series of one
+# base, in the test configuration with every option that exists at that
+# step:
 #   bisect-build.sh BASE
-# One source tree and one build directory are reused, so each step after
-# the first is an incremental build.  Prints KTAP, one result per patch.
+# The work tree is re-prepared in place with the first N patches (under the
+# base lock) and built in a copy of the test build directory, so each step
+# rebuilds only what its patch changed; the full series is restored at the
+# end.  Needs the test kernel built first.  Prints KTAP, one result per
+# patch.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,28 +18,32 @@ check_base "$base"
 lock_base "$base"
 "$PVG_TOP/scripts/fetch-base.sh" "$base"
 pdir=$PVG_TOP/patches/$base
-src=$PVG_BUILD/$base/bisect-src
+src=$(base_src "$base")
 obj=$(base_obj "$base" bisect)
 frags=("$PVG_TOP/scripts/configs/guest.config" "$PVG_TOP/scripts/configs/test.config")
 kernel_env
+[ -f "$(base_obj "$base" test)/vmlinux" ] ||
+	die "build the test kernel of $base first (make build BASE=$base CONFIG=test)"
+rm -rf "$obj"
+cp -a "$(base_obj "$base" test)" "$obj"
 
-rm -rf "$src"
-cp -al "$PVG_CACHE/src/$base/linux-source-$base" "$src"
 mapfile -t series < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$pdir/series")
 echo "KTAP version 1"
 echo "1..${#series[@]}"
 n=0
 fail=0
+restore() { "$PVG_TOP/scripts/prepare-tree.sh" "$base" >/dev/null 2>&1 || true; }
+trap restore EXIT
 for p in "${series[@]}"; do
 	n=$((n + 1))
 	stage "bisect $base: step $n/${#series[@]}, $p"
-	if ! out=$(cd "$src" && patch -p1 --fuzz=0 --no-backup-if-mismatch --batch -s -i "$pdir/$p" 2>&1); then
+	start=$(date +%s)
+	if ! out=$("$PVG_TOP/scripts/prepare-tree.sh" "$base" "$n" 2>&1); then
 		echo "not ok $n builds after $p"
-		echo "$out" | head -5 | sed 's/^/# /'
+		echo "$out" | tail -5 | sed 's/^/# /'
 		fail=1
 		break
 	fi
-	start=$(date +%s)
 	if kernel_configure "$src" "$obj" "${frags[@]}" 2>"$obj.err" &&
 	   kmake "$src" "$obj" -j"$(nproc)" vmlinux modules >"$obj.log" 2>&1; then
 		echo "ok $n builds after $p ($(($(date +%s) - start)) s)"
@@ -46,5 +53,5 @@ for p in "${series[@]}"; do
 		fail=1
 	fi
 done
-rm -rf "$src"
+rm -rf "$obj" "$obj.log" "$obj.err"
 exit $fail

@@ -6,6 +6,7 @@
 # offset or reject fails and names the patch and the file.  The tree is
 # rebuilt only when the series changed, and files whose content did not
 # change keep their old timestamps so incremental builds stay incremental.
+#   prepare-tree.sh BASE [N]     N: apply only the first N patches (bisect)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -21,7 +22,10 @@ series=$pdir/series
 [ -f "$series" ] || die "no series file $series"
 
 mapfile -t patches < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series")
-stamp=$( (cat "$PVG_CACHE/src/$base/version"; cat "$series";
+if [ -n "${2:-}" ]; then
+	patches=("${patches[@]:0:$2}")
+fi
+stamp=$( (cat "$PVG_CACHE/src/$base/version"; printf '%s\n' "${patches[@]}";
 	  for p in "${patches[@]}"; do cat "$pdir/$p"; done) | sha256sum | cut -c1-16)
 if [ -f "$src/.pvguest-stamp" ] && [ "$(cat "$src/.pvguest-stamp")" = "$stamp" ]; then
 	exit 0
