@@ -20,18 +20,6 @@ src=$(base_src "$base")
 obj=$(base_obj "$base" debian)
 cdir=$PVG_CACHE/debian-config/$base
 mkdir -p "$cdir" "$obj"
-n=0
-fail=0
-result() {
-	n=$((n + 1))
-	if [ -z "$2" ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		printf '%s\n' "$2" | head -20 | sed 's/^/# /'
-		fail=1
-	fi
-}
 echo "KTAP version 1"
 
 # The image package whose version is that of our linux-source package.
@@ -72,23 +60,21 @@ cp "$cdir/config" "$obj/.config"
 kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
 missing=
 grep -q '^CONFIG_PVGUEST=y' "$obj/.config" || missing="CONFIG_PVGUEST=y did not land"
-result "Debian $base config takes CONFIG_PVGUEST=y" "$missing"
+ktap_result "Debian $base config takes CONFIG_PVGUEST=y" "$missing"
 
 stage "building our directories in Debian's $base config (prepare takes a while)"
 if ! out=$(kmake "$src" "$obj" -s -j"$(nproc)" prepare 2>&1); then
-	result "make prepare in Debian's config" "$(echo "$out" | tail -10)"
-	echo "1..$n"
+	ktap_result "make prepare in Debian's config" "$(echo "$out" | tail -10)"
+	ktap_end
 	exit 1
 fi
-dirs=$(awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
-	while read -r d; do if [ -d "$src/$d" ]; then echo "$d"; fi; done)
+dirs=$(our_dirs "$src")
 for d in $dirs; do
 	if out=$(kmake "$src" "$obj" -s -j"$(nproc)" W=1 "$d/" 2>&1); then
 		mine=$(echo "$out" | grep -E "$d/[^:]*:[0-9]+:[0-9]+: (warning|error)" || true)
-		result "make W=1 $d in Debian's config" "$mine"
+		ktap_result "make W=1 $d in Debian's config" "$mine"
 	else
-		result "make W=1 $d in Debian's config" "$(echo "$out" | tail -10)"
+		ktap_result "make W=1 $d in Debian's config" "$(echo "$out" | tail -10)"
 	fi
 done
-echo "1..$n"
-exit $fail
+ktap_end

@@ -19,13 +19,6 @@ check_base "$base"
 ver=$(cat "$PVG_CACHE/src/$base/version")
 repo=$PVG_CACHE/git/$base
 pdir=$PVG_TOP/patches/$base
-n=0
-fail=0
-result() {
-	n=$((n + 1))
-	if [ -z "$2" ]; then echo "ok $n $1"; else
-		echo "not ok $n $1"; printf '%s\n' "$2" | head -15 | sed 's/^/# /'; fail=1; fi
-}
 g() { git -C "$repo" -c user.name="pvguest developers" -c user.email=pvguest@lists.pvguest.org \
 	-c commit.gpgsign=false "$@"; }
 echo "KTAP version 1"
@@ -59,8 +52,8 @@ for p in "${series[@]}"; do
 		break
 	fi
 done
-result "git am applies the $base series to the pristine tree" "$err"
-[ -z "$err" ] || { echo "1..$n"; exit 1; }
+ktap_result "git am applies the $base series to the pristine tree" "$err"
+[ -z "$err" ] || { ktap_end; exit 1; }
 
 stage "git format-patch with a cover letter into $out"
 rm -rf "$out"
@@ -99,12 +92,12 @@ open(cover, 'w').write(s)
 PY
 rm "$out/blurb"
 bad=$(grep -l '\*\*\* .* HERE \*\*\*' "$out"/*.patch || true)
-result "cover letter filled in" "$bad"
+ktap_result "cover letter filled in" "$bad"
 m=$(ls "$out"/*.patch | grep -vc cover-letter)
 bad=$(grep -L "^Subject: \[PATCH [0-9]*/$m\]" "$out"/0*.patch | grep -v cover-letter || true)
-result "patches numbered [PATCH n/$m]" "$bad"
+ktap_result "patches numbered [PATCH n/$m]" "$bad"
 grep -q '^base-commit: ' "$cover" && bad= || bad="no base-commit in the cover letter"
-result "cover letter has diffstat and base-commit" "$bad"
+ktap_result "cover letter has diffstat and base-commit" "$bad"
 
 stage "get_maintainer.pl for every patch"
 err=
@@ -115,7 +108,7 @@ for p in "$out"/0*.patch; do
 		err="$err $(basename "$p")"
 	fi
 done
-result "get_maintainer.pl lists recipients for every patch" "$err"
+ktap_result "get_maintainer.pl lists recipients for every patch" "$err"
 
 # The exported files, not our own patch files, must rebuild the same tree.
 g checkout -q -f -B export-check pristine
@@ -125,8 +118,7 @@ for p in "$out"/0*.patch; do
 	o=$(g am -q "$p" 2>&1) || { err="$(basename "$p"): $o"; g am --abort >/dev/null 2>&1; break; }
 done
 [ -n "$err" ] || g diff --quiet pvguest export-check || err="tree differs from the series"
-result "exported series git-am-applies to the pristine tree" "$err"
+ktap_result "exported series git-am-applies to the pristine tree" "$err"
 g checkout -q -f pvguest
 info "series for $base in $out (send with: git send-email --to-cmd=... $out/*.patch)"
-echo "1..$n"
-exit $fail
+ktap_end

@@ -93,3 +93,30 @@ config_missing() {
 			}
 		}' cfgfile="$cfg" "$@" "$cfg" | sort
 }
+
+# KTAP output of the gate scripts.  ktap_result DESC [FINDINGS]: "ok" when
+# FINDINGS is empty, else "not ok" with up to 20 lines of findings as
+# diagnostics.  ktap_end prints the plan and returns non-zero on a failure.
+PVG_KTAP_N=0
+PVG_KTAP_FAILED=0
+ktap_result() {
+	PVG_KTAP_N=$((PVG_KTAP_N + 1))
+	if [ -z "${2:-}" ]; then
+		echo "ok $PVG_KTAP_N $1"
+	else
+		echo "not ok $PVG_KTAP_N $1"
+		printf '%s\n' "$2" | head -20 | sed 's/^/# /'
+		PVG_KTAP_FAILED=1
+	fi
+}
+ktap_end() {
+	echo "1..$PVG_KTAP_N"
+	return $PVG_KTAP_FAILED
+}
+
+# our_dirs SRC: the in-tree directories of our code (from patches/map)
+# that exist in the tree SRC.
+our_dirs() {
+	awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
+		while read -r d; do if [ -d "$1/$d" ]; then echo "$d"; fi; done
+}

@@ -20,27 +20,17 @@ obj=$(base_obj "$base" test)
 [ -f "$obj/.config" ] || die "build the test kernel of $base first (make build BASE=$base CONFIG=test)"
 pdir=$PVG_TOP/patches/$base
 justified=$PVG_TOP/patches/checkpatch-justified
-fail=0
-n=0
 bad=()
 problem() { bad+=("$@"); }
-# result DESC: one KTAP line for the findings gathered since the last one.
+# result DESC: one KTAP result for the findings gathered since the last one.
 result() {
-	n=$((n + 1))
-	if [ ${#bad[@]} -eq 0 ]; then
-		echo "ok $n $1"
-	else
-		echo "not ok $n $1"
-		printf '%s\n' "${bad[@]}" | head -20 | sed 's/^/# /'
-		fail=1
-	fi
+	ktap_result "$1" "$([ ${#bad[@]} -eq 0 ] || printf '%s\n' "${bad[@]}")"
 	bad=()
 }
 echo "KTAP version 1"
 
 # Our in-tree directories, from the one map.
-dirs=$(awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
-	while read -r d; do if [ -d "$src/$d" ]; then echo "$d"; fi; done)
+dirs=$(our_dirs "$src")
 
 stage "lint $base: checkpatch --strict on the series"
 while read -r p; do
@@ -98,5 +88,4 @@ for d in $dirs; do
 	result "coccicheck $d"
 done
 
-echo "1..$n"
-exit $fail
+ktap_end
