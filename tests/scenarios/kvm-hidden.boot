@@ -1,0 +1,1 @@
+pvgtest.hv=unknown
