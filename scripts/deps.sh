@@ -10,7 +10,7 @@ set -euo pipefail
 declare -A need=(
 	[build]="gcc make flex bison bc cpio kmod libelf-dev libssl-dev xz-utils rsync ccache perl python3 patch quilt busybox-static libc6-dev"
 	[run]="qemu-system-x86 qemu-utils busybox-static python3 cpio gzip"
-	[check]="qemu-system-x86 qemu-utils python3 quilt sparse coccinelle ocaml-nox git"
+	[check]="qemu-system-x86 qemu-utils python3 quilt sparse coccinelle ocaml-nox git dwarves"
 )
 
 groups=("$@")
