@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pvguest core: runs hypervisor detection once at boot, logs what it found
- * and reports it under /sys/kernel/pvguest/.
- *
- * Detection only reads CPUID; it changes nothing the stock kernel does.
+ * and how each paravirtual operation is carried out, and reports both under
+ * /sys/kernel/pvguest/.
  */
 
 #define pr_fmt(fmt) "pvguest: " fmt
@@ -23,9 +22,12 @@ static void pvg_cpuid(void *ctx, u32 leaf, u32 regs[4])
 	cpuid(leaf, &regs[0], &regs[1], &regs[2], &regs[3]);
 }
 
+/* " name@0x4000ff00(max<base)" per signature, names up to 11 characters */
+static char pvg_log_buf[PVG_MAX_SIGS * 40] __initdata;
+
 static void __init pvg_log_detection(const struct pvg_detect *d)
 {
-	char sigs[PVG_MAX_SIGS * 24] = "";
+	char *sigs = pvg_log_buf;
 	unsigned int i, n = 0;
 
 	if (!d->hypervisor_bit) {
@@ -36,7 +38,7 @@ static void __init pvg_log_detection(const struct pvg_detect *d)
 	for (i = 0; i < d->nr_sigs; i++) {
 		const struct pvg_sig *s = &d->sigs[i];
 
-		n += scnprintf(sigs + n, sizeof(sigs) - n, " %s@%#x%s",
+		n += scnprintf(sigs + n, sizeof(pvg_log_buf) - n, " %s@%#x%s",
 			       s->hv ? s->hv->name : "unknown", s->base,
 			       s->max_leaf < s->base ? "(max<base)" : "");
 	}
@@ -78,14 +80,22 @@ static ssize_t features_show(struct kobject *kobj,
 	return pvg_features_format(&pvg_boot, buf, PAGE_SIZE);
 }
 
+static ssize_t ops_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	return pvg_ops_format(buf, PAGE_SIZE);
+}
+
 static struct kobj_attribute pvg_attr_hypervisor = __ATTR_RO(hypervisor);
 static struct kobj_attribute pvg_attr_signatures = __ATTR_RO(signatures);
 static struct kobj_attribute pvg_attr_features = __ATTR_RO(features);
+static struct kobj_attribute pvg_attr_ops = __ATTR_RO(ops);
 
 static struct attribute *pvg_attrs[] = {
 	&pvg_attr_hypervisor.attr,
 	&pvg_attr_signatures.attr,
 	&pvg_attr_features.attr,
+	&pvg_attr_ops.attr,
 	NULL
 };
 
@@ -101,6 +111,7 @@ static int __init pvg_init(void)
 	pvg_detect_scan(&pvg_boot, boot_cpu_has(X86_FEATURE_HYPERVISOR),
 			pvg_cpuid, NULL);
 	pvg_log_detection(&pvg_boot);
+	pvg_ops_init(&pvg_boot);
 
 	kobj = kobject_create_and_add("pvguest", kernel_kobj);
 	if (!kobj)

@@ -97,10 +97,82 @@ struct pvg_detect {
  */
 typedef void (*pvg_cpuid_fn)(void *ctx, u32 leaf, u32 regs[4]);
 
+/**
+ * enum pvg_op_id - the privileged operations pvguest can switch
+ * @PVG_OP_IPI: IPIs through KVM_HC_SEND_IPI
+ * @PVG_OP_TLB: no flush IPI to preempted vCPUs (flag in steal-time area)
+ * @PVG_OP_SPIN: paravirt spinlock wait (halt) and kick (KVM_HC_KICK_CPU)
+ * @PVG_OP_YIELD: KVM_HC_SCHED_YIELD toward preempted IPI targets
+ * @PVG_OP_STEAL: steal time accounting from the shared steal-time area
+ * @PVG_OP_EOI: paravirt end of interrupt through shared memory
+ * @PVG_OP_CLOCK: the kvmclock clocksource
+ * @PVG_OP_POLLCTL: host halt polling control (cpuidle-haltpoll)
+ * @PVG_OP_IODELAY: no port 0x80 write for io_delay
+ * @PVG_NR_OPS: number of operations
+ */
+enum pvg_op_id {
+	PVG_OP_IPI,
+	PVG_OP_TLB,
+	PVG_OP_SPIN,
+	PVG_OP_YIELD,
+	PVG_OP_STEAL,
+	PVG_OP_EOI,
+	PVG_OP_CLOCK,
+	PVG_OP_POLLCTL,
+	PVG_OP_IODELAY,
+	PVG_NR_OPS
+};
+
+/**
+ * struct pvg_env - what decides whether an operation is paravirtual
+ * @pvguest_on: pvguest is in charge (no pvguest=off)
+ * @hv_kvm: the active hypervisor is KVM
+ * @kvm_guest: the kernel's KVM guest support runs (no nopv)
+ * @offered: KVM feature bits the host offers
+ * @hints: KVM hint bits
+ * @disabled: operations disabled with pvguest.disable=, a bit per op
+ * @ncpus: number of possible CPUs
+ * @mwait: the guest may use MWAIT
+ * @pvspin_built: the kernel has CONFIG_PARAVIRT_SPINLOCKS
+ * @nopvspin: nopvspin is on the command line
+ * @no_kvmclock: no-kvmclock is on the command line
+ */
+struct pvg_env {
+	bool pvguest_on;
+	bool hv_kvm;
+	bool kvm_guest;
+	u32 offered;
+	u32 hints;
+	unsigned long disabled;
+	unsigned int ncpus;
+	bool mwait;
+	bool pvspin_built;
+	bool nopvspin;
+	bool no_kvmclock;
+};
+
+/**
+ * struct pvg_op_state - how one operation is carried out, and why
+ * @impl: "hypercall", "shared-memory", "msr", "no-op", "native" or "stock"
+ * @reason: why it is native or stock; NULL otherwise
+ */
+struct pvg_op_state {
+	const char *impl;
+	const char *reason;
+};
+
 void pvg_detect_scan(struct pvg_detect *d, bool hypervisor_bit,
 		     pvg_cpuid_fn cpuid, void *ctx);
 const char *pvg_detect_name(const struct pvg_detect *d);
 int pvg_sig_format(const struct pvg_sig *s, char *buf, size_t size);
 int pvg_features_format(const struct pvg_detect *d, char *buf, size_t size);
+
+extern const char * const pvg_op_names[PVG_NR_OPS];
+int pvg_parse_ops(const char *list, unsigned long *mask, char *bad,
+		  size_t badlen);
+u32 pvg_op_bits(unsigned long ops);
+struct pvg_op_state pvg_op_decide(enum pvg_op_id op, const struct pvg_env *env);
+void pvg_ops_init(const struct pvg_detect *d);
+int pvg_ops_format(char *buf, size_t size);
 
 #endif /* _ARCH_X86_PVGUEST_PVGUEST_H */

@@ -5,10 +5,10 @@
 # small test config:
 #   distro-build.sh BASE
 # Takes /boot/config-* from the Debian linux-image package built from the
-# same linux-source version, enables our options, prepares the build and
-# compiles our directories with W=1.  A full kernel build is not needed:
-# our glue patches change only Kconfig, Kbuild and documentation.  Prints
-# KTAP; fails on any warning in our files.
+# same linux-source version, enables our options, prepares the build,
+# compiles our directories with W=1 and every existing C file our patches
+# change as Debian would.  A full kernel build is not needed.  Prints KTAP;
+# fails on any warning in those files.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -68,13 +68,25 @@ if ! out=$(kmake "$src" "$obj" -s -j"$(nproc)" prepare 2>&1); then
 	ktap_end
 	exit 1
 fi
-dirs=$(our_dirs "$src")
+dirs=$(our_dirs "$src" "$base")
 for d in $dirs; do
 	if out=$(kmake "$src" "$obj" -s -j"$(nproc)" W=1 "$d/" 2>&1); then
 		mine=$(echo "$out" | grep -E "$d/[^:]*:[0-9]+:[0-9]+: (warning|error)" || true)
 		ktap_result "make W=1 $d in Debian's config" "$mine"
 	else
 		ktap_result "make W=1 $d in Debian's config" "$(echo "$out" | tail -10)"
+	fi
+done
+# Every existing C file our patches change, built as Debian builds it.
+ours=$(printf '%s|' $dirs)
+for f in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$PVG_TOP/patches/$base/series" |
+	   while read -r p; do sed -n 's#^+++ b/\([^\t]*\.c\)$#\1#p' "$PVG_TOP/patches/$base/$p"; done |
+	   sort -u | grep -vE "^(${ours%|})/"); do
+	if out=$(kmake "$src" "$obj" -s "${f%.c}.o" 2>&1); then
+		ktap_result "make ${f%.c}.o in Debian's config" \
+			"$(echo "$out" | grep -E "$f:[0-9]+:[0-9]+: (warning|error)" || true)"
+	else
+		ktap_result "make ${f%.c}.o in Debian's config" "$(echo "$out" | tail -10)"
 	fi
 done
 ktap_end

@@ -114,9 +114,14 @@ ktap_end() {
 	return $PVG_KTAP_FAILED
 }
 
-# our_dirs SRC: the in-tree directories of our code (from patches/map)
-# that exist in the tree SRC.
+# our_dirs SRC BASE: the in-tree directories of our code (from patches/map)
+# that exist in the tree SRC and that we add (not in the pristine BASE tree,
+# which rules out shared places such as Documentation or arch/x86/include).
 our_dirs() {
-	awk '!/^#/ && NF == 2 && $2 != "Documentation" { print $2 }' "$PVG_TOP/patches/map" |
-		while read -r d; do if [ -d "$1/$d" ]; then echo "$d"; fi; done
+	awk '!/^#/ && NF == 2 { print $2 }' "$PVG_TOP/patches/map" |
+		while read -r d; do
+			if [ -d "$1/$d" ] && [ ! -d "$PVG_CACHE/src/$2/linux-source-$2/$d" ]; then
+				echo "$d"
+			fi
+		done
 }

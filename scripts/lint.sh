@@ -30,7 +30,7 @@ result() {
 echo "KTAP version 1"
 
 # Our in-tree directories, from the one map.
-dirs=$(our_dirs "$src")
+dirs=$(our_dirs "$src" "$base")
 
 stage "lint $base: checkpatch --strict on the series"
 while read -r p; do

@@ -1,1 +1,1 @@
-pvgtest.kunit=pvguest-detect
+pvgtest.kunit=pvguest-detect,pvguest-ops

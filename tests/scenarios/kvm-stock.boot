@@ -1,0 +1,3 @@
+pvguest=off
+pvgtest.hv=kvm
+pvgtest.oplog=setup+PV+IPIs
