@@ -8,16 +8,19 @@
  * kvm_arch_para_features().  pvguest.disable= clears the bits of the named
  * operations there, so the KVM guest code keeps them native, one by one;
  * pvguest=off leaves every bit alone.  /sys/kernel/pvguest/ops then tells,
- * per operation, how it is done and, when native, why.
+ * per operation, how it is done and, when native, why, and
+ * /sys/kernel/debug/pvguest/counters counts what the operations did.
  */
 
 #define pr_fmt(fmt) "pvguest: " fmt
 
 #include <linux/bitops.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/kvm_para.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/hypervisor.h>
@@ -56,6 +59,18 @@ static const struct {
 	[PVG_OP_POLLCTL] = { BIT(KVM_FEATURE_POLL_CONTROL), "msr" },
 	[PVG_OP_IODELAY] = { BIT(KVM_FEATURE_NOP_IO_DELAY), "no-op" },
 };
+
+static const char * const pvg_counter_names[PVG_NR_COUNTERS] = {
+	[PVG_CNT_IPI_CALLS] = "ipi_calls",
+	[PVG_CNT_IPI_HYPERCALLS] = "ipi_hypercalls",
+	[PVG_CNT_IPI_ERRORS] = "ipi_errors",
+	[PVG_CNT_TLB_SKIPPED] = "tlb_flush_skipped",
+	[PVG_CNT_SPIN_KICKS] = "spin_kicks",
+	[PVG_CNT_SPIN_WAITS] = "spin_waits",
+	[PVG_CNT_YIELDS] = "yields",
+};
+
+DEFINE_PER_CPU(struct pvg_counters, pvg_counters);
 
 static bool pvg_on __ro_after_init = true;
 static unsigned long pvg_disabled __ro_after_init;
@@ -270,3 +285,27 @@ int pvg_ops_format(char *buf, size_t size)
 			       pvg_state[i].reason ?: "");
 	return n;
 }
+
+static int pvg_counters_show(struct seq_file *m, void *v)
+{
+	unsigned long sum;
+	int c, cpu;
+
+	for (c = 0; c < PVG_NR_COUNTERS; c++) {
+		sum = 0;
+		for_each_possible_cpu(cpu)
+			sum += per_cpu(pvg_counters, cpu).n[c];
+		seq_printf(m, "%s %lu\n", pvg_counter_names[c], sum);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pvg_counters);
+
+static int __init pvg_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("pvguest", NULL);
+
+	debugfs_create_file("counters", 0444, dir, NULL, &pvg_counters_fops);
+	return 0;
+}
+late_initcall(pvg_debugfs_init);

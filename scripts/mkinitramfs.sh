@@ -4,7 +4,8 @@
 # Build the test guest's initramfs for one built kernel:
 #   mkinitramfs.sh OBJDIR OUTPUT
 # Debian's static busybox, our init and in-guest tests (tests/guest/), two
-# small static helpers (pvg-exit, pvg-cpuid) and the kernel's modules.
+# small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload) and
+# the kernel's modules.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,9 +18,9 @@ ldd $busybox >/dev/null 2>&1 &&
 
 tools=$PVG_BUILD/tools
 mkdir -p "$tools"
-for t in pvg-exit pvg-cpuid; do
+for t in pvg-exit pvg-cpuid pvg-ipistorm; do
 	if [ ! -x "$tools/$t" ] || [ "$PVG_TOP/tests/guest/$t.c" -nt "$tools/$t" ]; then
-		gcc -static -O2 -Wall -Werror -o "$tools/$t" "$PVG_TOP/tests/guest/$t.c" ||
+		gcc -static -O2 -Wall -Werror -pthread -o "$tools/$t" "$PVG_TOP/tests/guest/$t.c" ||
 			die "cannot build $t (static glibc from libc6-dev is needed)"
 	fi
 done
@@ -28,7 +29,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,usr/bin,proc,sys,dev,tmp,tests,lib}
 cp $busybox "$root/bin/busybox"
-cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$root/usr/bin/"
+cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$tools/pvg-ipistorm" "$root/usr/bin/"
 install -m 755 "$PVG_TOP/tests/guest/init" "$root/init"
 cp -r "$PVG_TOP/tests/guest/lib" "$root/tests/"
 cp "$PVG_TOP"/tests/guest/tests/*.sh "$root/tests/"
