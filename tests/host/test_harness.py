@@ -61,6 +61,25 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(pvgtest.scan_console(text), [])
 
 
+class SilentStopTest(unittest.TestCase):
+    def run_case(self, rc, console):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'console.log'), 'w') as f:
+                f.write(console)
+            return pvgtest.silent_stop(rc, d)
+
+    def test_only_silent_stops_are_retried(self):
+        quiet = '[ 1.0] pvgtest: running detect\n'
+        panic = quiet + '[ 2.0] Kernel panic - not syncing: Fatal exception\n'
+        no_verdict = (pvgtest.L2_NO_VERDICT << 1) | 1
+        self.assertTrue(self.run_case(0, quiet))
+        self.assertTrue(self.run_case(no_verdict, quiet))
+        self.assertFalse(self.run_case(no_verdict, panic))
+        self.assertFalse(self.run_case((pvgtest.FAIL << 1) | 1, quiet))
+        self.assertFalse(self.run_case(pvgtest.TIMEOUT, quiet))
+
+
 class VerdictTest(unittest.TestCase):
     def test_codes(self):
         self.assertTrue(pvgtest.verdict((0x10 << 1) | 1)[0])
