@@ -233,8 +233,10 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout):
 
 
 def silent_stop(rc, outdir):
-    """A nested boot that stopped with no verdict and a clean console."""
-    if rc != 0 and not (rc & 1 and rc >> 1 == L2_NO_VERDICT):
+    """A nested boot that stopped, or hung, with no verdict and a console
+    free of kernel error reports (a hung L2 kernel reports a hung task,
+    lockup or stall within the timeout)."""
+    if rc not in (0, TIMEOUT) and not (rc & 1 and rc >> 1 == L2_NO_VERDICT):
         return False
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
         return not scan_console(f.read())
@@ -430,8 +432,8 @@ def cmd_check(args):
                 ensure_nested()
             say('scenario %s on %s (%s)' % (name, base, accel))
             res = run_scenario(base, name, needs, accel, kernels,
-                               args.timeout or (420 if accel == 'nested'
-                                                else 180))
+                               args.timeout or (240 if accel == 'nested'
+                                                else 120))
             rows.append((name, base, res))
             report_failures(res)
     print()

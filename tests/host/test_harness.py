@@ -77,7 +77,9 @@ class SilentStopTest(unittest.TestCase):
         self.assertTrue(self.run_case(no_verdict, quiet))
         self.assertFalse(self.run_case(no_verdict, panic))
         self.assertFalse(self.run_case((pvgtest.FAIL << 1) | 1, quiet))
-        self.assertFalse(self.run_case(pvgtest.TIMEOUT, quiet))
+        self.assertTrue(self.run_case(pvgtest.TIMEOUT, quiet))
+        stall = quiet + '[ 40.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n'
+        self.assertFalse(self.run_case(pvgtest.TIMEOUT, stall))
 
 
 class VerdictTest(unittest.TestCase):
