@@ -341,17 +341,21 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
         qargs += shlex.split(line)
     outdir = os.path.join(OUT, 'check', base, name)
     rc, secs = boot(accel, kernel, initrd, append, qargs, outdir, timeout)
-    if accel == 'nested' and silent_stop(rc, outdir):
-        # Nested KVM under TCG sometimes resets a guest without a word: L1
-        # or L2 stops with no verdict and nothing on the console.  A kernel
-        # crash prints (panic, Oops, BUG) and fails at once; a silent stop
-        # gets one more boot, said here, and fails if it happens again.
+    # Nested KVM under TCG sometimes resets or wedges a guest without a
+    # word: no verdict, nothing on the console, even before our tests run.
+    # A kernel crash prints (panic, Oops, BUG, lockup, stall) and fails at
+    # once; a silent stop gets up to two more boots, each announced, and
+    # fails if it happens a third time.
+    for attempt in (1, 2):
+        if accel != 'nested' or not silent_stop(rc, outdir):
+            break
+        keep = '%s.try%d' % (outdir, attempt)
         print('    note: %s/%s: the nested guest stopped silently (%s); '
-              'retrying once (first logs kept in %s.first)'
-              % (base, name, verdict(rc)[1], outdir))
-        if os.path.exists(outdir + '.first'):
-            shutil.rmtree(outdir + '.first')
-        os.rename(outdir, outdir + '.first')
+              'booting again (logs of that try kept in %s)'
+              % (base, name, verdict(rc)[1], keep))
+        if os.path.exists(keep):
+            shutil.rmtree(keep)
+        os.rename(outdir, keep)
         rc, secs = boot(accel, kernel, initrd, append, qargs, outdir, timeout)
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
