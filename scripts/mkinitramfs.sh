@@ -3,9 +3,10 @@
 #
 # Build the test guest's initramfs for one built kernel:
 #   mkinitramfs.sh OBJDIR OUTPUT
-# Debian's static busybox, our init and in-guest tests (tests/guest/), two
-# small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload) and
-# the kernel's modules.
+# Debian's static busybox, our init and in-guest tests (tests/guest/), three
+# small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload), the
+# kernel's modules and our out-of-tree benchmark module (tests/modules/,
+# built here against OBJDIR, installed as /lib/pvg_bench.ko).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -25,6 +26,47 @@ for t in pvg-exit pvg-cpuid pvg-ipistorm; do
 	fi
 done
 
+# The benchmark module, built in build/<base>/testmod-obj-<config>/ from a
+# copy of tests/modules/.  Rebuilt only when the kernel was relinked or the
+# sources changed; kbuild's own dependencies decide what to recompile.
+build_testmod() {
+	local mdir=$1 f
+	[ -f "$obj/Module.symvers" ] || die "$obj is not built (no Module.symvers)"
+	mkdir -p "$mdir"
+	for f in pvg_bench.c Makefile; do
+		cmp -s "$PVG_TOP/tests/modules/$f" "$mdir/$f" ||
+			cp "$PVG_TOP/tests/modules/$f" "$mdir/$f"
+	done
+	if [ -f "$mdir/pvg_bench.ko" ] && [ "$mdir/pvg_bench.ko" -nt "$obj/vmlinux" ] &&
+		[ "$mdir/pvg_bench.ko" -nt "$mdir/pvg_bench.c" ] &&
+		[ "$mdir/pvg_bench.ko" -nt "$mdir/Makefile" ]; then
+		return 0
+	fi
+	kernel_env
+	if ! make -C "$obj" M="$mdir" CC="$PVG_CC" HOSTCC="$PVG_CC" modules \
+		>"$mdir/build.log" 2>&1; then
+		cat "$mdir/build.log" >&2
+		die "cannot build tests/modules/pvg_bench.ko against $obj"
+	fi
+	grep -E ': warning:' "$mdir/build.log" | sed 's/^/    /' >&2 || true
+	touch "$mdir/pvg_bench.ko"
+}
+
+testmod=
+if grep -q '^CONFIG_MODULES=y' "$obj/.config" 2>/dev/null; then
+	obj=$(cd "$obj" && pwd)
+	testmod=$(dirname "$obj")/testmod-$(basename "$obj")
+	# Not while a kernel build writes this build directory: take the base's
+	# lock (build.sh's) unless our caller holds it, for the build only.
+	base=$(basename "$(dirname "$obj")")
+	(
+		case " $PVG_BASES " in
+		*" $base "*) lock_base "$base" ;;
+		esac
+		build_testmod "$testmod"
+	)
+fi
+
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,usr/bin,proc,sys,dev,tmp,tests,lib}
@@ -33,7 +75,9 @@ cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$tools/pvg-ipistorm" "$root/usr/bin/"
 install -m 755 "$PVG_TOP/tests/guest/init" "$root/init"
 cp -r "$PVG_TOP/tests/guest/lib" "$root/tests/"
 cp "$PVG_TOP"/tests/guest/tests/*.sh "$root/tests/"
+cp -r "$PVG_TOP/tests/guest/bench" "$root/tests/"
 [ -d "$obj/modroot/lib/modules" ] && cp -a "$obj/modroot/lib/modules" "$root/lib/"
+[ -z "$testmod" ] || cp "$testmod/pvg_bench.ko" "$root/lib/"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"
