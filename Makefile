@@ -5,20 +5,24 @@
 #
 #   make run     install what is missing, build, boot the guest, show pvguest
 #   make check   every test, on both bases (BASE=... for one)
+#   make bench   benchmarks: pvguest against stock and nopv, JSON results
 #   make help    everything else
 
 BASE    ?= 6.12
 ACCEL   ?= auto
 CONFIG  ?= guest
 GATES   ?= all
+# Where make bench writes its JSON results (one file per suite) and where
+# make export looks for the table of its cover letter.
+BENCH_OUT ?= out/bench/$(BASE)
 # make check runs both bases unless BASE is given on the command line.
 CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
 
 S := scripts
 PY := python3
 
-.PHONY: all run check deps refresh refresh-check tree build export nested \
-	selftest clean distclean help
+.PHONY: all run check bench deps refresh refresh-check tree build export \
+	nested selftest clean distclean help
 
 all: help
 
@@ -26,6 +30,8 @@ help:
 	@echo 'pvguest targets:'
 	@echo '  make run      build the $$(CONFIG) kernel for $$(BASE), boot it, show the pvguest report'
 	@echo '  make check    all tests on both bases (or BASE=...), ends with "N passed, N failed"'
+	@echo '  make bench    benchmark $$(BASE) booted as pvguest, stock (pvguest=off) and nopv;'
+	@echo '                prints a table, writes one JSON file per suite into $$(BENCH_OUT)'
 	@echo '  make refresh  regenerate the patches that add our files (patches/gen/*.msg)'
 	@echo '  make tree     fetch linux-source-$$(BASE) and apply the series at fuzz 0'
 	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
@@ -34,6 +40,7 @@ help:
 	@echo '  make export   write the $$(BASE) series for mailing into out/export/$$(BASE)'
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
+	@echo '           BENCH_OUT=dir (default out/bench/$$(BASE))'
 
 deps:
 	@$(S)/deps.sh build run check
@@ -44,6 +51,9 @@ run: deps
 check: deps selftest refresh-check
 	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \
 		$(if $(ONLY),--only $(ONLY)) --gates $(GATES)
+
+bench: deps
+	@$(PY) $(S)/bench.py --base $(BASE) --accel $(ACCEL) --out $(BENCH_OUT)
 
 selftest:
 	@$(PY) -m unittest discover -s tests/host -p 'test_*.py' -q
@@ -61,7 +71,7 @@ build: deps
 	@$(S)/build.sh $(BASE) $(CONFIG)
 
 export: deps
-	@$(S)/export.sh $(BASE) out/export/$(BASE)
+	@BENCH_OUT=$(abspath $(BENCH_OUT)) $(S)/export.sh $(BASE) out/export/$(BASE)
 
 nested: deps
 	@$(S)/nested-l1.sh cache/nested
