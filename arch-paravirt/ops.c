@@ -68,6 +68,9 @@ static const char * const pvg_counter_names[PVG_NR_COUNTERS] = {
 	[PVG_CNT_SPIN_KICKS] = "spin_kicks",
 	[PVG_CNT_SPIN_WAITS] = "spin_waits",
 	[PVG_CNT_YIELDS] = "yields",
+	[PVG_CNT_IPI_FALLBACKS] = "ipi_fallbacks",
+	[PVG_CNT_HYPERCALLS] = "hypercalls",
+	[PVG_CNT_HC_ERRORS] = "hypercall_errors",
 };
 
 DEFINE_PER_CPU(struct pvg_counters, pvg_counters);
@@ -197,6 +200,16 @@ u32 pvg_kvm_features(u32 offered)
 	return pvg_on ? offered & ~pvg_op_bits(pvg_disabled) : offered;
 }
 
+/*
+ * Called by the KVM guest code when it sets up PV IPIs (the host offers
+ * them and pvguest.disable= does not name them): pvguest's senders take
+ * over unless pvguest=off.
+ */
+bool pvg_owns_ipi(void)
+{
+	return pvg_on;
+}
+
 static int __init pvg_parse_on(char *arg)
 {
 	if (kstrtobool(arg ?: "", &pvg_on))
@@ -306,6 +319,7 @@ static int __init pvg_debugfs_init(void)
 	struct dentry *dir = debugfs_create_dir("pvguest", NULL);
 
 	debugfs_create_file("counters", 0444, dir, NULL, &pvg_counters_fops);
+	pvg_ipi_debugfs_init(dir);
 	return 0;
 }
 late_initcall(pvg_debugfs_init);

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * pvguest internal interfaces: hypervisor detection from the CPUID
- * hypervisor leaves and the report it produces.
+ * hypervisor leaves and the report it produces, the operation switches,
+ * and the packing of IPI destinations into KVM_HC_SEND_IPI windows.
  */
 #ifndef _ARCH_X86_PVGUEST_PVGUEST_H
 #define _ARCH_X86_PVGUEST_PVGUEST_H
 
+#include <linux/bitmap.h>
+#include <linux/bitops.h>
+#include <linux/compiler.h>
 #include <linux/types.h>
 
 #define PVG_LEAF_FIRST		0x40000000U
@@ -161,6 +165,127 @@ struct pvg_op_state {
 	const char *reason;
 };
 
+/* KVM_HC_SEND_IPI takes a bitmap of two longs: 128 APIC IDs on 64-bit. */
+#define PVG_IPI_WIN_BITS	(2 * BITS_PER_LONG)
+
+/**
+ * struct pvg_ipi_win - the destinations of one KVM_HC_SEND_IPI hypercall
+ * @bits: bit n set: APIC ID @base + n is a destination
+ * @base: the lowest APIC ID of the window
+ * @top: the highest bit set in @bits, or -1 while the window is empty
+ */
+struct pvg_ipi_win {
+	unsigned long bits[2];
+	u32 base;
+	int top;
+};
+
+static inline void pvg_ipi_win_init(struct pvg_ipi_win *w)
+{
+	w->bits[0] = 0;
+	w->bits[1] = 0;
+	w->top = -1;
+}
+
+/**
+ * pvg_ipi_win_add() - add an APIC ID to a window if it fits
+ * @w: the window
+ * @id: the APIC ID
+ *
+ * A window spans at most %PVG_IPI_WIN_BITS consecutive IDs.  It grows
+ * upward and, for unsorted destinations, downward (moving @base down).
+ *
+ * Return: false when @id does not fit; @w is then unchanged.
+ */
+static inline bool pvg_ipi_win_add(struct pvg_ipi_win *w, u32 id)
+{
+	u32 shift;
+
+	if (w->top < 0) {
+		w->base = id;
+		w->top = 0;
+		__set_bit(0, w->bits);
+		return true;
+	}
+	if (id >= w->base) {
+		if (id - w->base >= PVG_IPI_WIN_BITS)
+			return false;
+		__set_bit(id - w->base, w->bits);
+		w->top = max_t(int, w->top, id - w->base);
+		return true;
+	}
+	shift = w->base - id;
+	if (shift >= PVG_IPI_WIN_BITS - w->top)
+		return false;
+	bitmap_shift_left(w->bits, w->bits, shift, PVG_IPI_WIN_BITS);
+	__set_bit(0, w->bits);
+	w->base = id;
+	w->top += shift;
+	return true;
+}
+
+/* Whether @id is a destination of @w. */
+static inline bool pvg_ipi_win_has(const struct pvg_ipi_win *w, u32 id)
+{
+	return w->top >= 0 && id >= w->base && id - w->base <= (u32)w->top &&
+	       test_bit(id - w->base, w->bits);
+}
+
+/**
+ * pvg_ipi_pack() - send an IPI to a set of CPUs, window by window
+ * @cpus: bitmap of destination CPUs
+ * @nbits: size of @cpus
+ * @skip: a CPU to leave out even if set in @cpus (or @nbits for none)
+ * @id_of: the APIC ID of a CPU
+ * @send: send one window; a negative return is a failure
+ * @native: send the IPI to one CPU without the hypercall
+ * @ctx: passed to the callbacks
+ *
+ * Destinations are packed into as few windows as the CPU order allows.
+ * When a window fails, its CPUs and all CPUs not sent yet get the IPI
+ * through @native, so every destination gets exactly one IPI.  Inlined
+ * so that the callbacks are direct calls in the kernel's sender and
+ * made-up ones in the KUnit suite.
+ *
+ * Return: 0, or the failed @send's return value.
+ */
+static __always_inline long
+pvg_ipi_pack(const unsigned long *cpus, unsigned int nbits, unsigned int skip,
+	     u32 (*id_of)(unsigned int cpu, void *ctx),
+	     long (*send)(const struct pvg_ipi_win *w, void *ctx),
+	     void (*native)(unsigned int cpu, void *ctx), void *ctx)
+{
+	struct pvg_ipi_win w;
+	unsigned int cpu, c;
+	long ret;
+	u32 id;
+
+	pvg_ipi_win_init(&w);
+	for_each_set_bit(cpu, cpus, nbits) {
+		if (cpu == skip)
+			continue;
+		id = id_of(cpu, ctx);
+		if (pvg_ipi_win_add(&w, id))
+			continue;
+		ret = send(&w, ctx);
+		if (ret < 0)
+			goto fallback;
+		pvg_ipi_win_init(&w);
+		pvg_ipi_win_add(&w, id);
+	}
+	if (w.top < 0)
+		return 0;
+	ret = send(&w, ctx);
+	if (ret >= 0)
+		return 0;
+	cpu = nbits;
+fallback:
+	for_each_set_bit(c, cpus, nbits)
+		if (c != skip && (c >= cpu || pvg_ipi_win_has(&w, id_of(c, ctx))))
+			native(c, ctx);
+	return ret;
+}
+
 void pvg_detect_scan(struct pvg_detect *d, bool hypervisor_bit,
 		     pvg_cpuid_fn cpuid, void *ctx);
 const char *pvg_detect_name(const struct pvg_detect *d);
@@ -174,5 +299,8 @@ u32 pvg_op_bits(unsigned long ops);
 struct pvg_op_state pvg_op_decide(enum pvg_op_id op, const struct pvg_env *env);
 void pvg_ops_init(const struct pvg_detect *d);
 int pvg_ops_format(char *buf, size_t size);
+
+struct dentry;
+void pvg_ipi_debugfs_init(struct dentry *dir);
 
 #endif /* _ARCH_X86_PVGUEST_PVGUEST_H */

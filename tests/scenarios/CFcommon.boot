@@ -1,1 +1,1 @@
-pvgtest.kunit=pvguest-detect,pvguest-ops
+pvgtest.kunit=pvguest-detect,pvguest-ops,pvguest-ipi

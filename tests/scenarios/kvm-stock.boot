@@ -1,4 +1,4 @@
 pvguest=off
 pvgtest.hv=kvm
 pvgtest.oplog=setup+PV+IPIs
-pvgtest.moves=ipi_calls,ipi_hypercalls
+pvgtest.still=ipi_calls,ipi_hypercalls,hypercalls
