@@ -27,6 +27,8 @@ import shutil
 import statistics
 import sys
 
+# pvgtest.py is a script the repository tracks: no __pycache__ beside it.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pvgtest  # noqa: E402
 
