@@ -90,6 +90,9 @@ def bench_boot(name, extra, args, accel, kernel, initrd):
         'pvgtest.runs=%d' % args.runs,
         'pvgtest.suites=%s' % ','.join(args.suites)] + args.guest_arg +
         [extra] if a)
+    keep = outdir + '.try1'
+    if os.path.exists(keep):            # from an earlier make bench
+        shutil.rmtree(keep)
     for attempt in (1, 2):
         pvgtest.say('%s boot of %s (%s%s)' % (
             name, args.base, extra or 'kernel as built',
@@ -108,12 +111,9 @@ def bench_boot(name, extra, args, accel, kernel, initrd):
         # real; a boot that stopped with no verdict and a clean console
         # is the silent nested stop, worth one more boot.
         if attempt == 1 and not guest_verdict and not problems:
-            keep = outdir + '.try1'
-            print('    note: %s: the guest stopped without a verdict (%s); '
+            print('    note: %s: no verdict (%s); '
                   'booting again (logs of that try kept in %s)'
                   % (name, meaning, keep))
-            if os.path.exists(keep):
-                shutil.rmtree(keep)
             os.rename(outdir, keep)
             continue
         print('bench: %s boot failed: %s after %.0f s' % (name, meaning,
