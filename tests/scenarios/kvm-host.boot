@@ -5,3 +5,6 @@ pvgtest.ops=ipi:hypercall,tlb:shared-memory,spin:hypercall,yield:hypercall,steal
 pvgtest.moves=ipi_calls,ipi_hypercalls,hypercalls
 pvgtest.inject=3
 pvgtest.oplog=setup+PV+IPIs+.pvguest
+pvgtest.hotplug=3
+pvgtest.lock_ms=2000
+pvgtest.lockmoves=spin_waits,spin_kicks
