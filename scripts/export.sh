@@ -67,7 +67,7 @@ cover=$(ls "$out"/0000-cover-letter.patch)
 	echo
 	echo "The series applies to Debian's linux-source-$base $ver; base-commit"
 	echo "below is a git import of that tree (see make export in pvguest)."
-	bench=${BENCH_OUT:-$PVG_TOP/out/bench}
+	bench=${BENCH_OUT:-$PVG_TOP/out/bench/$base}
 	if ls "$bench"/*.json >/dev/null 2>&1; then
 		echo
 		echo "Benchmarks (ratio > 1: pvguest is better):"
