@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 """pvguest benchmarks: one test kernel, three boots, compared.
 
-  bench.py --base B [--accel A] [--out DIR] [--runs N] [--no-build]
+  bench.py --base B [--accel A] [--out DIR] [--runs N] [--cycles C]
+           [--no-build]
 
 Boots the test kernel of base B under KVM (nested in a TCG guest when the
 host has no usable KVM) three times: pvguest (as built), stock
 ("pvguest=off": the stock KVM guest code) and none ("nopv": no paravirt
-operations).  Each boot runs the suites of tests/guest/bench/run.sh, a
-warm-up and then N measured runs each, and reports them as BENCH lines on
-its data port.  The medians are compared: a table on stdout, and one JSON
+operations), and repeats that cycle C times (default 2), so that a slow
+or fast moment of the machine does not land on one configuration only.
+Each boot runs the suites of tests/guest/bench/run.sh, a warm-up and then
+N measured runs each, and reports them as BENCH lines on its data port.
+The medians of all C * N runs of each configuration are compared: a table
+on stdout, and one JSON
 file per suite in the output directory, a list of records
 
   {"name", "unit", "ours", "baseline", "baseline_value", "ratio"}
@@ -17,7 +21,7 @@ file per suite in the output directory, a list of records
 one with baseline "stock" and one with baseline "nopv", where "ours" is
 pvguest's median and a ratio above 1 always means pvguest is better (for
 latencies, baseline / ours).  Logs of each boot are in
-out/bench/<base>/<boot>/.
+out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
 """
 
 import argparse
@@ -80,9 +84,10 @@ def read(path):
         return ''
 
 
-def bench_boot(name, extra, args, accel, kernel, initrd):
-    """Boot once (twice after a silent stop); {suite: median} or exit."""
-    outdir = os.path.join(pvgtest.OUT, 'bench', args.base, name)
+def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
+    """Boot once (twice after a silent stop); {suite: [values]} or exit."""
+    outdir = os.path.join(pvgtest.OUT, 'bench', args.base,
+                          name if cycle == 1 else '%s.c%d' % (name, cycle))
     # Under nested KVM every console byte costs L1 a trapped serial write;
     # keep the console to warnings and worse, which is what the scan needs.
     append = ' '.join(a for a in [
@@ -124,7 +129,7 @@ def bench_boot(name, extra, args, accel, kernel, initrd):
             print('    the benchmarks did not finish')
         sys.exit('bench: no results (logs in %s)' % outdir)
     pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
-    medians = {}
+    runs = {}
     for suite, metric, _, _, _ in SUITES:
         if suite not in args.suites:
             continue
@@ -132,13 +137,13 @@ def bench_boot(name, extra, args, accel, kernel, initrd):
         if len(v) < args.runs:
             sys.exit('bench: %s boot: %d of %d %s runs reported (logs in %s)'
                      % (name, len(v), args.runs, suite, outdir))
-        medians[suite] = statistics.median(v)
-        if medians[suite] <= 0:
-            sys.exit('bench: %s boot: %s median is %s (logs in %s)'
-                     % (name, suite, medians[suite], outdir))
+        if min(v) <= 0:
+            sys.exit('bench: %s boot: %s reported %s (logs in %s)'
+                     % (name, suite, fmt(min(v)), outdir))
+        runs[suite] = v
         print('    %-8s %s: %s' % (suite, metric,
                                    ' '.join(fmt(x) for x in v)))
-    return medians
+    return runs
 
 
 def fmt(x):
@@ -161,6 +166,9 @@ def main():
     ap.add_argument('--runs', type=int, default=5,
                     help='measured runs of each suite a boot (default 5, '
                          'at least 5 for results worth keeping)')
+    ap.add_argument('--cycles', type=int, default=2,
+                    help='boot the three configurations this many times, '
+                         'interleaved (default 2)')
     ap.add_argument('--suites', default=','.join(s[0] for s in SUITES))
     ap.add_argument('--timeout', type=int, default=900,
                     help='seconds a boot may take (default 900)')
@@ -175,8 +183,8 @@ def main():
     unknown = set(args.suites) - {s[0] for s in SUITES}
     if unknown:
         sys.exit('bench: unknown suite(s): %s' % ', '.join(sorted(unknown)))
-    if args.runs < 1:
-        sys.exit('bench: --runs must be at least 1')
+    if args.runs < 1 or args.cycles < 1:
+        sys.exit('bench: --runs and --cycles must be at least 1')
     out = args.out or os.path.join(pvgtest.OUT, 'bench', args.base)
 
     accel = pvgtest.pick_accel(args.accel, 'kvm')
@@ -201,13 +209,22 @@ def main():
         print('    note: %d runs a suite; results need at least 5'
               % args.runs)
 
-    medians = {name: bench_boot(name, extra, args, accel, kernel, initrd)
-               for name, extra in BOOTS}
+    pooled = {name: {} for name, _ in BOOTS}
+    for cycle in range(1, args.cycles + 1):
+        for name, extra in BOOTS:
+            got = bench_boot(name, extra, args, accel, kernel, initrd, cycle)
+            for suite, v in got.items():
+                pooled[name].setdefault(suite, []).extend(v)
+    medians = {name: {suite: statistics.median(v)
+                      for suite, v in suites.items()}
+               for name, suites in pooled.items()}
 
     os.makedirs(out, exist_ok=True)
     print()
-    print('%s benchmarks, test kernel, %s, 4 vCPUs, median of %d runs; '
-          'ratio > 1: pvguest is better' % (args.base, accel, args.runs))
+    print('%s benchmarks, test kernel, %s, 4 vCPUs, median of %d runs '
+          '(%d boots x %d); ratio > 1: pvguest is better'
+          % (args.base, accel, args.cycles * args.runs, args.cycles,
+             args.runs))
     print('%-9s %-6s %10s %10s %10s %14s %13s' % (
         'suite', 'unit', 'pvguest', 'stock', 'nopv', 'pvguest/stock',
         'pvguest/nopv'))
