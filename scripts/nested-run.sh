@@ -92,6 +92,31 @@ timeout -k 10 "$tmo" qemu-system-x86_64 -accel tcg,thread=multi -cpu max \
 	-chardev "$(chr s1 "${o[l2-console]}")" -serial chardev:s1 \
 	-chardev "$(chr s2 "${o[l2-data]}")" -serial chardev:s2 &
 qpid=$!
+
+# L1's init prints "l1: verdict V" just before it reports V through
+# isa-debug-exit.  The TCG-emulated L1 has been seen to wedge in between,
+# with L2's verdict already out; pass that verdict on after PVG_L1_GRACE
+# seconds (default 15) instead of waiting for the timeout.
+grace=${PVG_L1_GRACE:-15}
+while kill -0 "$qpid" 2>/dev/null; do
+	v=$(sed -n 's/^l1: verdict \(0x[0-9a-f]*\|[0-9]*\)\r*$/\1/p' \
+		"${o[l1-console]}" 2>/dev/null | tail -n 1) || true
+	if [[ -n $v ]]; then
+		for ((i = 0; i < 2 * grace; i++)); do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.5
+		done
+		if kill -0 "$qpid" 2>/dev/null; then
+			echo "nested-run: L1 hung after reporting verdict $v; stopped it" >&2
+			kill "$qpid" 2>/dev/null
+			wait "$qpid" 2>/dev/null || true
+			qpid=''
+			exit $(((v << 1) | 1))
+		fi
+		break
+	fi
+	sleep 1
+done
 rc=0
 wait "$qpid" || rc=$?
 qpid=''

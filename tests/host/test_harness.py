@@ -93,3 +93,52 @@ class VerdictTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class NestedRunTest(unittest.TestCase):
+    """nested-run.sh against a stand-in for the L1 QEMU that prints an L1
+    verdict line on the L1 console and then hangs, as the TCG-emulated L1
+    has been seen to do: the verdict must come through, not a timeout."""
+
+    def run_fake_l1(self, line, hang):
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            bindir = os.path.join(d, 'bin')
+            os.mkdir(bindir)
+            fake = os.path.join(bindir, 'qemu-system-x86_64')
+            with open(fake, 'w') as f:
+                f.write('#!/bin/sh\n'
+                        'for a; do case "$a" in file,id=s0,path=*)'
+                        ' con=${a#*path=} ;; esac; done\n'
+                        'printf "%%s\\r\\n" "%s" >"$con"\n'
+                        '%s\n' % (line, 'exec sleep 60' if hang else
+                                  'exit 33'))
+            os.chmod(fake, 0o755)
+            for n in ('l1-vmlinuz', 'l2-kernel', 'l2-initrd'):
+                open(os.path.join(d, n), 'w').close()
+            subprocess.run('printf "" | gzip >%s/l1-base.cpio.gz' % d,
+                           shell=True, check=True)
+            env = dict(os.environ, PATH=bindir + ':' + os.environ['PATH'],
+                       PVG_L1_GRACE='1')
+            cmd = [os.path.join(pvgtest.TOP, 'scripts', 'nested-run.sh'),
+                   '--l1-dir', d, '--l2-kernel', d + '/l2-kernel',
+                   '--l2-initrd', d + '/l2-initrd', '--l2-append', 'x',
+                   '--l2-console', d + '/c2', '--l2-data', d + '/d2',
+                   '--l1-console', d + '/c1', '--timeout', '50']
+            r = subprocess.run(cmd, env=env, stderr=subprocess.PIPE,
+                               timeout=45)
+            return r.returncode, r.stderr.decode()
+
+    def test_verdict_of_a_hung_l1_passes_through(self):
+        rc, err = self.run_fake_l1('l1: verdict 16', hang=True)
+        self.assertEqual(rc, 33)
+        self.assertIn('hung after reporting verdict 16', err)
+
+    def test_l1_code_of_a_hung_l1_passes_through(self):
+        rc, _ = self.run_fake_l1('l1: verdict 0x7e', hang=True)
+        self.assertEqual(rc, (0x7e << 1) | 1)
+
+    def test_normal_exit_is_untouched(self):
+        rc, err = self.run_fake_l1('l1: verdict 16', hang=False)
+        self.assertEqual((rc, err), (33, ''))
