@@ -25,6 +25,7 @@ out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
 """
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -95,13 +96,12 @@ def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
         'pvgtest.runs=%d' % args.runs,
         'pvgtest.suites=%s' % ','.join(args.suites)] + args.guest_arg +
         [extra] if a)
-    keep = outdir + '.try1'
-    if os.path.exists(keep):            # from an earlier make bench
-        shutil.rmtree(keep)
-    for attempt in (1, 2):
+    for old in glob.glob(outdir + '.try*'):     # from an earlier make bench
+        shutil.rmtree(old)
+    for attempt in (1, 2, 3):
         pvgtest.say('%s boot of %s (%s%s)' % (
             name, args.base, extra or 'kernel as built',
-            ', try 2' if attempt == 2 else ''))
+            ', try %d' % attempt if attempt > 1 else ''))
         rc, secs = pvgtest.boot(accel, kernel, initrd, append, QEMU_ARGS,
                                 outdir, args.timeout)
         ok, meaning = pvgtest.verdict(rc)
@@ -114,8 +114,9 @@ def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
             break
         # A guest that reported, or a kernel that complained, failed for
         # real; a boot that stopped with no verdict and a clean console
-        # is the silent nested stop, worth one more boot.
-        if attempt == 1 and not guest_verdict and not problems:
+        # is the silent nested stop, worth two more boots, as in make check.
+        if attempt < 3 and not guest_verdict and not problems:
+            keep = '%s.try%d' % (outdir, attempt)
             print('    note: %s: no verdict (%s); '
                   'booting again (logs of that try kept in %s)'
                   % (name, meaning, keep))

@@ -16,7 +16,8 @@
 # Kernel parameters:
 #   pvgtest.runs=N          measured runs of each suite (default 5)
 #   pvgtest.suites=a,b      a subset of the suites (default all)
-#   pvgtest.ipi_rounds=N    IPI rounds a run (default 500)
+#   pvgtest.ipi_rounds=N    IPI rounds a run (default 200: long IPI storms
+#                           without PV IPIs can reset the nested L2)
 #   pvgtest.tlb_rounds=N    pvg-ipistorm rounds a run (default 40: long IPI
 #                           storms can wedge a nested L1 under TCG)
 #   pvgtest.lock_ms=N       milliseconds a lock run (default 1000)
@@ -57,7 +58,7 @@ measure() {
 	case $1 in
 	ipi | ipi_many)
 		metric=ns_per_op
-		kbench "$1" "${ipi_rounds:-500}" || return 1
+		kbench "$1" "${ipi_rounds:-200}" || return 1
 		;;
 	lock)
 		metric=ops_per_s
