@@ -100,7 +100,7 @@ class NestedRunTest(unittest.TestCase):
     verdict line on the L1 console and then hangs, as the TCG-emulated L1
     has been seen to do: the verdict must come through, not a timeout."""
 
-    def run_fake_l1(self, line, hang):
+    def run_fake_l1(self, line, hang, stale=None, delay=0):
         import subprocess
         import tempfile
         with tempfile.TemporaryDirectory() as d:
@@ -111,12 +111,16 @@ class NestedRunTest(unittest.TestCase):
                 f.write('#!/bin/sh\n'
                         'for a; do case "$a" in file,id=s0,path=*)'
                         ' con=${a#*path=} ;; esac; done\n'
+                        'sleep %d\n'
                         'printf "%%s\\r\\n" "%s" >"$con"\n'
-                        '%s\n' % (line, 'exec sleep 60' if hang else
-                                  'exit 33'))
+                        '%s\n' % (delay, line, 'exec sleep 60' if hang else
+                                   'exit 33'))
             os.chmod(fake, 0o755)
             for n in ('l1-vmlinuz', 'l2-kernel', 'l2-initrd'):
                 open(os.path.join(d, n), 'w').close()
+            if stale:
+                with open(os.path.join(d, 'c1'), 'w') as f:
+                    f.write(stale + '\r\n')
             subprocess.run('printf "" | gzip >%s/l1-base.cpio.gz' % d,
                            shell=True, check=True)
             env = dict(os.environ, PATH=bindir + ':' + os.environ['PATH'],
@@ -141,4 +145,9 @@ class NestedRunTest(unittest.TestCase):
 
     def test_normal_exit_is_untouched(self):
         rc, err = self.run_fake_l1('l1: verdict 16', hang=False)
+        self.assertEqual((rc, err), (33, ''))
+
+    def test_verdict_of_an_earlier_run_is_ignored(self):
+        rc, err = self.run_fake_l1('l1: verdict 16', hang=False,
+                                   stale='l1: verdict 17', delay=3)
         self.assertEqual((rc, err), (33, ''))
