@@ -114,16 +114,24 @@ static unsigned int pvg_test_run(struct kunit *test, struct pvg_ipi_test *t,
 	return t->nr_wins;
 }
 
-static void pvg_test_ipi_dense(struct kunit *test)
+/* CPU n gets APIC ID n; CPUs 0 to @n - 1 are the destinations. */
+static void pvg_test_first_cpus(struct pvg_ipi_test *t, unsigned long *cpus,
+				unsigned int n)
 {
-	struct pvg_ipi_test *t = pvg_test_alloc(test);
-	DECLARE_BITMAP(cpus, PVG_TEST_CPUS);
 	unsigned int i;
 
 	for (i = 0; i < PVG_TEST_CPUS; i++)
 		t->ids[i] = i;
 	bitmap_zero(cpus, PVG_TEST_CPUS);
-	bitmap_set(cpus, 0, 300);
+	bitmap_set(cpus, 0, n);
+}
+
+static void pvg_test_ipi_dense(struct kunit *test)
+{
+	struct pvg_ipi_test *t = pvg_test_alloc(test);
+	DECLARE_BITMAP(cpus, PVG_TEST_CPUS);
+
+	pvg_test_first_cpus(t, cpus, 300);
 	KUNIT_EXPECT_EQ(test, pvg_test_run(test, t, cpus, PVG_TEST_CPUS),
 			DIV_ROUND_UP(300, PVG_IPI_WIN_BITS));
 	KUNIT_EXPECT_EQ(test, t->wins[0].base, 0U);
@@ -211,12 +219,8 @@ static void pvg_test_ipi_skip(struct kunit *test)
 {
 	struct pvg_ipi_test *t = pvg_test_alloc(test);
 	DECLARE_BITMAP(cpus, PVG_TEST_CPUS);
-	unsigned int i;
 
-	for (i = 0; i < PVG_TEST_CPUS; i++)
-		t->ids[i] = i;
-	bitmap_zero(cpus, PVG_TEST_CPUS);
-	bitmap_set(cpus, 0, 4);
+	pvg_test_first_cpus(t, cpus, 4);
 	KUNIT_EXPECT_EQ(test, pvg_test_run(test, t, cpus, 2), 1U);
 	KUNIT_EXPECT_FALSE(test, pvg_ipi_win_has(&t->wins[0], 2));
 

@@ -29,35 +29,22 @@
 
 #include "pvguest.h"
 
-const char * const pvg_op_names[PVG_NR_OPS] = {
-	[PVG_OP_IPI] = "ipi",
-	[PVG_OP_TLB] = "tlb",
-	[PVG_OP_SPIN] = "spin",
-	[PVG_OP_YIELD] = "yield",
-	[PVG_OP_STEAL] = "steal",
-	[PVG_OP_EOI] = "eoi",
-	[PVG_OP_CLOCK] = "clock",
-	[PVG_OP_POLLCTL] = "pollctl",
-	[PVG_OP_IODELAY] = "iodelay",
-};
-
-/* The KVM feature bits behind each operation, and what it becomes. */
-static const struct {
-	u32 bits;
-	const char *impl;
-} pvg_ops[PVG_NR_OPS] = {
-	[PVG_OP_IPI] = { BIT(KVM_FEATURE_PV_SEND_IPI), "hypercall" },
-	[PVG_OP_TLB] = { BIT(KVM_FEATURE_PV_TLB_FLUSH), "shared-memory" },
-	[PVG_OP_SPIN] = { BIT(KVM_FEATURE_PV_UNHALT), "hypercall" },
-	[PVG_OP_YIELD] = { BIT(KVM_FEATURE_PV_SCHED_YIELD), "hypercall" },
-	[PVG_OP_STEAL] = { BIT(KVM_FEATURE_STEAL_TIME), "shared-memory" },
-	[PVG_OP_EOI] = { BIT(KVM_FEATURE_PV_EOI), "shared-memory" },
-	[PVG_OP_CLOCK] = { BIT(KVM_FEATURE_CLOCKSOURCE) |
+const struct pvg_op pvg_ops[PVG_NR_OPS] = {
+	[PVG_OP_IPI] = { "ipi", BIT(KVM_FEATURE_PV_SEND_IPI), "hypercall" },
+	[PVG_OP_TLB] = { "tlb", BIT(KVM_FEATURE_PV_TLB_FLUSH), "shared-memory" },
+	[PVG_OP_SPIN] = { "spin", BIT(KVM_FEATURE_PV_UNHALT), "hypercall" },
+	[PVG_OP_YIELD] = { "yield", BIT(KVM_FEATURE_PV_SCHED_YIELD),
+			   "hypercall" },
+	[PVG_OP_STEAL] = { "steal", BIT(KVM_FEATURE_STEAL_TIME),
+			   "shared-memory" },
+	[PVG_OP_EOI] = { "eoi", BIT(KVM_FEATURE_PV_EOI), "shared-memory" },
+	[PVG_OP_CLOCK] = { "clock", BIT(KVM_FEATURE_CLOCKSOURCE) |
 			   BIT(KVM_FEATURE_CLOCKSOURCE2) |
 			   BIT(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT),
 			   "shared-memory" },
-	[PVG_OP_POLLCTL] = { BIT(KVM_FEATURE_POLL_CONTROL), "msr" },
-	[PVG_OP_IODELAY] = { BIT(KVM_FEATURE_NOP_IO_DELAY), "no-op" },
+	[PVG_OP_POLLCTL] = { "pollctl", BIT(KVM_FEATURE_POLL_CONTROL), "msr" },
+	[PVG_OP_IODELAY] = { "iodelay", BIT(KVM_FEATURE_NOP_IO_DELAY),
+			     "no-op" },
 };
 
 static const char * const pvg_counter_names[PVG_NR_COUNTERS] = {
@@ -106,8 +93,8 @@ int pvg_parse_ops(const char *list, unsigned long *mask, char *bad,
 		end = strchrnul(p, ',');
 		len = end - p;
 		for (i = 0; len && i < PVG_NR_OPS; i++) {
-			if (strlen(pvg_op_names[i]) == len &&
-			    !strncmp(p, pvg_op_names[i], len))
+			if (strlen(pvg_ops[i].name) == len &&
+			    !strncmp(p, pvg_ops[i].name, len))
 				break;
 		}
 		if (len == 3 && !strncmp(p, "all", 3))
@@ -273,10 +260,10 @@ void __init pvg_ops_init(const struct pvg_detect *d)
 	for (i = 0; i < PVG_NR_OPS; i++) {
 		pvg_state[i] = pvg_op_decide(i, &env);
 		if (pvg_state[i].reason)
-			pr_info("%s: %s (%s)\n", pvg_op_names[i],
+			pr_info("%s: %s (%s)\n", pvg_ops[i].name,
 				pvg_state[i].impl, pvg_state[i].reason);
 		else
-			pr_info("%s: %s\n", pvg_op_names[i], pvg_state[i].impl);
+			pr_info("%s: %s\n", pvg_ops[i].name, pvg_state[i].impl);
 	}
 }
 
@@ -292,7 +279,7 @@ int pvg_ops_format(char *buf, size_t size)
 	int i, n = 0;
 
 	for (i = 0; i < PVG_NR_OPS; i++)
-		n += scnprintf(buf + n, size - n, "%s %s%s%s\n", pvg_op_names[i],
+		n += scnprintf(buf + n, size - n, "%s %s%s%s\n", pvg_ops[i].name,
 			       pvg_state[i].impl ?: "native",
 			       pvg_state[i].reason ? " " : "",
 			       pvg_state[i].reason ?: "");

@@ -79,13 +79,13 @@ static void pvg_expect(struct kunit *test, const struct pvg_env *env,
 {
 	struct pvg_op_state st = pvg_op_decide(op, env);
 
-	KUNIT_EXPECT_STREQ_MSG(test, st.impl, impl, "op %s", pvg_op_names[op]);
+	KUNIT_EXPECT_STREQ_MSG(test, st.impl, impl, "op %s", pvg_ops[op].name);
 	if (reason)
 		KUNIT_EXPECT_STREQ_MSG(test, st.reason ?: "(none)", reason,
-				       "op %s", pvg_op_names[op]);
+				       "op %s", pvg_ops[op].name);
 	else
 		KUNIT_EXPECT_NULL_MSG(test, st.reason, "op %s",
-				      pvg_op_names[op]);
+				      pvg_ops[op].name);
 }
 
 static void pvg_test_decide_host(struct kunit *test)

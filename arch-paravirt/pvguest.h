@@ -128,6 +128,18 @@ enum pvg_op_id {
 };
 
 /**
+ * struct pvg_op - an operation pvguest can switch
+ * @name: its name in pvguest.disable= and in the report
+ * @bits: the KVM feature bits it stands on
+ * @impl: how it is carried out when paravirtual
+ */
+struct pvg_op {
+	const char *name;
+	u32 bits;
+	const char *impl;
+};
+
+/**
  * struct pvg_env - what decides whether an operation is paravirtual
  * @pvguest_on: pvguest is in charge (no pvguest=off)
  * @hv_kvm: the active hypervisor is KVM
@@ -292,7 +304,7 @@ const char *pvg_detect_name(const struct pvg_detect *d);
 int pvg_sig_format(const struct pvg_sig *s, char *buf, size_t size);
 int pvg_features_format(const struct pvg_detect *d, char *buf, size_t size);
 
-extern const char * const pvg_op_names[PVG_NR_OPS];
+extern const struct pvg_op pvg_ops[PVG_NR_OPS];
 int pvg_parse_ops(const char *list, unsigned long *mask, char *bad,
 		  size_t badlen);
 u32 pvg_op_bits(unsigned long ops);

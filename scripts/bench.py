@@ -25,10 +25,8 @@ out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
 """
 
 import argparse
-import glob
 import json
 import os
-import shutil
 import statistics
 import sys
 
@@ -86,44 +84,25 @@ def read(path):
 
 
 def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
-    """Boot once (twice after a silent stop); {suite: [values]} or exit."""
+    """Boot once (again after a silent nested stop, as make check does);
+    {suite: [values]} or exit."""
     outdir = os.path.join(pvgtest.OUT, 'bench', args.base,
                           name if cycle == 1 else '%s.c%d' % (name, cycle))
-    # Under nested KVM every console byte costs L1 a trapped serial write;
-    # keep the console to warnings and worse, which is what the scan needs.
     append = ' '.join(a for a in [
-        'console=ttyS0 panic=-1 loglevel=5 pvgtest.mode=bench',
+        'console=ttyS0 panic=-1 pvgtest.mode=bench',
         'pvgtest.runs=%d' % args.runs,
         'pvgtest.suites=%s' % ','.join(args.suites)] + args.guest_arg +
         [extra] if a)
-    for old in glob.glob(outdir + '.try*'):     # from an earlier make bench
-        shutil.rmtree(old)
-    for attempt in (1, 2, 3):
-        pvgtest.say('%s boot of %s (%s%s)' % (
-            name, args.base, extra or 'kernel as built',
-            ', try %d' % attempt if attempt > 1 else ''))
-        rc, secs = pvgtest.boot(accel, kernel, initrd, append, QEMU_ARGS,
-                                outdir, args.timeout)
-        ok, meaning = pvgtest.verdict(rc)
-        problems = pvgtest.scan_console(read(os.path.join(outdir,
-                                                          'console.log')))
-        values, errors, done = parse_bench(read(os.path.join(outdir,
-                                                             'data.log')))
-        guest_verdict = rc & 1 and rc >> 1 in (pvgtest.PASS, pvgtest.FAIL)
-        if ok and done and not errors and not problems:
-            break
-        # A guest that reported, or a kernel that complained, failed for
-        # real; a boot that stopped with no verdict and a clean console
-        # is the silent nested stop, worth two more boots, as in make check.
-        if attempt < 3 and not guest_verdict and not problems:
-            keep = '%s.try%d' % (outdir, attempt)
-            print('    note: %s: no verdict (%s); '
-                  'booting again (logs of that try kept in %s)'
-                  % (name, meaning, keep))
-            os.rename(outdir, keep)
-            continue
-        print('bench: %s boot failed: %s after %.0f s' % (name, meaning,
-                                                          secs))
+    pvgtest.say('%s boot of %s (%s)' % (name, args.base,
+                                       extra or 'kernel as built'))
+    rc, secs = pvgtest.boot_retrying('%s/%s' % (args.base, name), accel,
+                                     kernel, initrd, append, QEMU_ARGS,
+                                     outdir, args.timeout)
+    ok, meaning = pvgtest.verdict(rc)
+    problems = pvgtest.scan_console(read(os.path.join(outdir, 'console.log')))
+    values, errors, done = parse_bench(read(os.path.join(outdir, 'data.log')))
+    if not (ok and done and not errors and not problems):
+        print('bench: %s boot failed: %s after %.0f s' % (name, meaning, secs))
         for e in errors + problems:
             print('    %s' % e)
         if not done and not errors:
@@ -193,17 +172,8 @@ def main():
         sys.exit('bench: the benchmarks compare KVM paravirt operations and '
                  'need KVM; ACCEL=tcg has none (use ACCEL=auto, kvm or '
                  'nested)')
-    if args.no_build:
-        obj = os.path.join(pvgtest.BUILD, args.base, 'obj-test')
-        kernel = os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage')
-        if not os.path.exists(kernel):
-            sys.exit('bench: --no-build but %s does not exist' % kernel)
-        initrd = os.path.join(pvgtest.BUILD, args.base,
-                              'initramfs-test.cpio.gz')
-        pvgtest.sh(os.path.join(pvgtest.TOP, 'scripts', 'mkinitramfs.sh'),
-                   obj, initrd)
-    else:
-        kernel, initrd = pvgtest.built_kernel(args.base, 'test')
+    kernel, initrd = pvgtest.built_kernel(args.base, 'test',
+                                          build=not args.no_build)
     if accel == 'nested':
         pvgtest.ensure_nested()
     if args.runs < 5:

@@ -15,6 +15,7 @@ RCU stall, hung task), any of which fails the scenario.
 """
 
 import argparse
+import glob
 import os
 import re
 import shlex
@@ -242,6 +243,36 @@ def silent_stop(rc, outdir):
         return not scan_console(f.read())
 
 
+def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
+                  timeout):
+    """boot() a test guest; under nested KVM, boot again after a silent
+    stop.  Returns (exit code, seconds) of the last boot.
+
+    Nested KVM under TCG sometimes resets or wedges a guest without a word:
+    no verdict, nothing on the console, even before our tests run.  A
+    kernel crash prints (panic, Oops, BUG, lockup, stall) and fails at once;
+    a silent stop gets up to two more boots, each announced, with the logs
+    of each try kept as OUTDIR.tryN.  Under nested KVM every console byte
+    also costs L1 a trapped serial write, so the console is kept to
+    warnings and worse, which is what the scan needs."""
+    if accel == 'nested':
+        append += ' loglevel=5'
+    for old in glob.glob(outdir + '.try*'):     # from an earlier run
+        shutil.rmtree(old)
+    rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout)
+    for attempt in (1, 2):
+        if accel != 'nested' or not silent_stop(rc, outdir):
+            break
+        keep = '%s.try%d' % (outdir, attempt)
+        print('    note: %s: the nested guest stopped silently (%s); '
+              'booting again (logs of that try kept in %s)'
+              % (label, verdict(rc)[1], keep))
+        os.rename(outdir, keep)
+        rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir,
+                        timeout)
+    return rc, secs
+
+
 def verdict(rc):
     """(passed?, meaning) of a QEMU exit status."""
     if rc == TIMEOUT:
@@ -265,8 +296,9 @@ def sh(*cmd):
         sys.exit('pvgtest: %s failed' % os.path.basename(cmd[0]))
 
 
-def built_kernel(base, config, fragment=None):
-    """Build (incrementally) and return (bzImage, initramfs)."""
+def built_kernel(base, config, fragment=None, build=True):
+    """Build (incrementally, unless build is false: then the kernel must
+    exist), pack its initramfs and return (bzImage, initramfs)."""
     cmd = [os.path.join(TOP, 'scripts', 'build.sh'), base, config]
     name = config
     if fragment:
@@ -274,11 +306,15 @@ def built_kernel(base, config, fragment=None):
         with open(fragment, 'rb') as f:
             import hashlib
             name = '%s-%s' % (config, hashlib.sha256(f.read()).hexdigest()[:8])
-    sh(*cmd)
     obj = os.path.join(BUILD, base, 'obj-' + name)
+    kernel = os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage')
+    if build:
+        sh(*cmd)
+    elif not os.path.exists(kernel):
+        sys.exit('pvgtest: %s does not exist: build it first' % kernel)
     initrd = os.path.join(BUILD, base, 'initramfs-%s.cpio.gz' % name)
     sh(os.path.join(TOP, 'scripts', 'mkinitramfs.sh'), obj, initrd)
-    return os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage'), initrd
+    return kernel, initrd
 
 
 def ensure_nested():
@@ -330,33 +366,15 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     if key not in kernels:
         kernels[key] = built_kernel(base, 'test', key)
     kernel, initrd = kernels[key]
-    # Under nested KVM every console byte costs L1 a trapped serial write;
-    # keep the console to warnings and worse, which is what the scan needs.
-    quiet = ['loglevel=5'] if accel == 'nested' else []
-    append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] + quiet +
+    append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
                       read_list(os.path.join(SCEN, 'CFcommon.boot')) +
                       read_list(frag + '.boot'))
     qargs = []
     for line in read_list(frag + '.qemu'):
         qargs += shlex.split(line)
     outdir = os.path.join(OUT, 'check', base, name)
-    rc, secs = boot(accel, kernel, initrd, append, qargs, outdir, timeout)
-    # Nested KVM under TCG sometimes resets or wedges a guest without a
-    # word: no verdict, nothing on the console, even before our tests run.
-    # A kernel crash prints (panic, Oops, BUG, lockup, stall) and fails at
-    # once; a silent stop gets up to two more boots, each announced, and
-    # fails if it happens a third time.
-    for attempt in (1, 2):
-        if accel != 'nested' or not silent_stop(rc, outdir):
-            break
-        keep = '%s.try%d' % (outdir, attempt)
-        print('    note: %s/%s: the nested guest stopped silently (%s); '
-              'booting again (logs of that try kept in %s)'
-              % (base, name, verdict(rc)[1], keep))
-        if os.path.exists(keep):
-            shutil.rmtree(keep)
-        os.rename(outdir, keep)
-        rc, secs = boot(accel, kernel, initrd, append, qargs, outdir, timeout)
+    rc, secs = boot_retrying('%s/%s' % (base, name), accel, kernel, initrd,
+                             append, qargs, outdir, timeout)
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:

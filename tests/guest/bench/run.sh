@@ -30,7 +30,7 @@ suites=${suites:-ipi ipi_many tlb lock}
 ipi_rounds=$(param ipi_rounds)
 tlb_rounds=$(param tlb_rounds)
 lock_ms=$(param lock_ms)
-d=/sys/kernel/debug/pvg_bench
+d=$PVG_BENCH
 errors=0
 
 error() {
@@ -38,9 +38,6 @@ error() {
 	echo "pvg-bench: error: $*" >&2
 	errors=$((errors + 1))
 }
-
-# field NAME LINE: the value of NAME=VALUE in LINE.
-field() { echo "$2" | tr ' ,' '\n\n' | sed -n "s/^$1=//p"; }
 
 # kbench SUITE ARG: one run of a pvg_bench.ko benchmark; sets $line.
 kbench() {
@@ -88,7 +85,7 @@ measure() {
 echo "BENCH info cpus $(grep -c ^processor /proc/cpuinfo)"
 echo "BENCH info hypervisor $(cat /sys/kernel/pvguest/hypervisor 2>/dev/null || echo unknown)"
 echo "BENCH info cmdline $(cat /proc/cmdline)"
-if [ ! -d $d ] && ! insmod /lib/pvg_bench.ko 2>/tmp/bench-err; then
+if ! bench_module 2>/tmp/bench-err; then
 	error "module: insmod /lib/pvg_bench.ko failed: $(cat /tmp/bench-err)"
 fi
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# KTAP helpers for the in-guest test scripts (busybox sh).  A test script
-# prints result lines "ok N desc" / "not ok N desc"; the init script wraps
-# them into a subtest with its plan.
+# Helpers for the in-guest test scripts (busybox sh): KTAP results, kernel
+# parameters, and reading what pvguest and pvg_bench.ko report.  A test
+# script prints result lines "ok N desc" / "not ok N desc"; the init script
+# wraps them into a subtest with its plan.
 
 ktap_n=0
 
@@ -32,3 +33,13 @@ param() {
 		case "$w" in "pvgtest.$1="*) echo "${w#*=}"; return ;; esac
 	done
 }
+
+# field NAME LINE: the value of NAME=VALUE in a line of such pairs.
+field() { echo "$2" | tr ' ,' '\n\n' | sed -n "s/^$1=//p"; }
+
+# counter NAME FILE: one counter from a copy of pvguest's debugfs counters.
+counter() { awk -v c="$1" '$1 == c { print $2 }' "$2"; }
+
+# bench_module: load pvg_bench.ko (tests/modules/) unless it is loaded.
+PVG_BENCH=/sys/kernel/debug/pvg_bench
+bench_module() { [ -d $PVG_BENCH ] || insmod /lib/pvg_bench.ko; }

@@ -42,8 +42,8 @@ many=100
 if [ "$(nproc)" -lt 3 ]; then
 	many=0
 	skip "smp_call_function_many workload" "needs 3 CPUs for a strict subset"
-elif insmod /lib/pvg_bench.ko 2>/dev/null || [ -d /sys/kernel/debug/pvg_bench ]; then
-	m=/sys/kernel/debug/pvg_bench/ipi_many
+elif bench_module 2>/dev/null; then
+	m=$PVG_BENCH/ipi_many
 	echo $many >$m 2>/tmp/err && pass "smp_call_function_many workload checked itself ($(cat $m))" ||
 		fail "smp_call_function_many workload checked itself" "$(cat /tmp/err) $(cat $m)"
 else
@@ -51,8 +51,8 @@ else
 fi
 cp $f /tmp/after
 delta() {
-	b=$(awk -v c="$1" '$1 == c { print $2 }' /tmp/before)
-	a=$(awk -v c="$1" '$1 == c { print $2 }' /tmp/after)
+	b=$(counter "$1" /tmp/before)
+	a=$(counter "$1" /tmp/after)
 	echo $((a - b))
 }
 echo "# counters after the workload: $(cat /tmp/after | tr '\n' ' ')"

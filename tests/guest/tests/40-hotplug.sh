@@ -17,12 +17,10 @@ if [ -z "$cpu" ] && [ -z "$lock_ms" ]; then
 	skip "hotplug and lock workload" "not asked for by this scenario"
 	exit 0
 fi
-d=/sys/kernel/debug/pvg_bench
+d=$PVG_BENCH
 c=/sys/kernel/debug/pvguest/counters
-[ -d $d ] || check "pvg_bench.ko loads" insmod /lib/pvg_bench.ko
+[ -d $d ] || check "pvg_bench.ko loads" bench_module
 [ -d $d ] || exit 0
-
-field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # ipi WHEN: 200 call-function rounds to every other online CPU, each of
 # which pvg_bench.ko checks ran the function every round.
@@ -56,8 +54,8 @@ if [ -n "$lock_ms" ]; then
 		fail "lock workload counted every acquisition" "$(cat /tmp/err) $(cat $d/lock)"
 	fi
 	for n in $(param lockmoves | tr ',' ' '); do
-		b=$(awk -v n="$n" '$1 == n { print $2 }' /tmp/lock-before)
-		a=$(awk -v n="$n" '$1 == n { print $2 }' $c)
+		b=$(counter "$n" /tmp/lock-before)
+		a=$(counter "$n" $c)
 		[ $((a - b)) -gt 0 ] && pass "$n grew under lock contention by $((a - b))" ||
 			fail "$n grew under lock contention" "delta $((a - b))"
 	done
