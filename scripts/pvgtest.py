@@ -24,6 +24,10 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True         # no __pycache__ in scripts/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostagent  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get('PVG_BUILD', os.path.join(TOP, 'build'))
 CACHE = os.environ.get('PVG_CACHE', os.path.join(TOP, 'cache'))
@@ -188,8 +192,12 @@ def split_qemu_args(args):
     return opts, rest
 
 
-def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout):
-    """Boot one guest; returns (exit code, seconds).  Logs in outdir."""
+def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
+         agent=False):
+    """Boot one guest; returns (exit code, seconds).  Logs in outdir.
+    agent: serve the guest's requests to the host (scripts/hostagent.py:
+    a third serial port and QMP; not under nested KVM), logged in
+    outdir/agent.log."""
     os.makedirs(outdir, exist_ok=True)
     console = os.path.join(outdir, 'console.log')
     data = os.path.join(outdir, 'data.log')
@@ -197,7 +205,11 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout):
         open(f, 'w').close()
     opts, rest = split_qemu_args(qemu_args)
     smp, mem = opts.get('-smp', '2'), opts.get('-m', '256')
+    host = None
     if accel == 'nested':
+        if agent:
+            sys.exit('pvgtest: the host agent needs QEMU started here; '
+                     'it cannot reach a nested L2 guest')
         cmd = [os.path.join(TOP, 'scripts', 'nested-run.sh'),
                '--l1-dir', os.path.join(CACHE, 'nested'),
                '--l2-kernel', kernel, '--l2-initrd', initrd,
@@ -215,19 +227,31 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout):
         else:
             cmd = ['qemu-system-x86_64', '-accel', 'tcg',
                    '-cpu', opts.get('-cpu', 'max')]
+        if agent:
+            host = hostagent.Agent(os.path.join(outdir, 'agent.log'))
+            append += ' ' + host.KERNEL_ARG
         cmd += ['-smp', smp, '-m', mem, '-nodefaults', '-display', 'none',
                 '-no-reboot', '-nic', 'none',
                 '-kernel', kernel, '-initrd', initrd, '-append', append,
-                '-serial', 'file:' + console, '-serial', 'file:' + data,
+                '-serial', 'file:' + console, '-serial', 'file:' + data] + (
+                    host.qemu_args() if host else []) + [
                 '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'] + rest
     with open(os.path.join(outdir, 'command'), 'w') as f:
         f.write(' '.join(shlex.quote(c) for c in cmd) + '\n')
     start = time.time()
+    if host:
+        host.start()
     try:
         rc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
                             timeout=timeout + 30).returncode
     except subprocess.TimeoutExpired:
         rc = TIMEOUT
+    finally:
+        if host:
+            host.stop()
+            if host.error:
+                print('    note: host agent: %s (%s)' % (
+                    host.error, os.path.join(outdir, 'agent.log')))
     if accel != 'nested' and time.time() - start > timeout:
         rc = TIMEOUT
     return rc, time.time() - start
@@ -244,7 +268,7 @@ def silent_stop(rc, outdir):
 
 
 def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
-                  timeout):
+                  timeout, agent=False):
     """boot() a test guest; under nested KVM, boot again after a silent
     stop.  Returns (exit code, seconds) of the last boot.
 
@@ -259,7 +283,8 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         append += ' loglevel=5'
     for old in glob.glob(outdir + '.try*'):     # from an earlier run
         shutil.rmtree(old)
-    rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout)
+    rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
+                    agent)
     for attempt in (1, 2):
         if accel != 'nested' or not silent_stop(rc, outdir):
             break
@@ -269,7 +294,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
               % (label, verdict(rc)[1], keep))
         os.rename(outdir, keep)
         rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir,
-                        timeout)
+                        timeout, agent)
     return rc, secs
 
 
@@ -350,14 +375,36 @@ def cmd_run(args):
 
 
 def scenarios():
+    """(name, needs, timeout or 0) of each CFLIST line."""
     out = []
     for line in read_list(os.path.join(SCEN, 'CFLIST')):
-        name, needs = line.split()[:2]
+        words = line.split()
+        name, needs = words[:2]
         if needs not in ('tcg', 'kvm'):
             sys.exit('pvgtest: CFLIST: %s needs "%s" (tcg or kvm)'
                      % (name, needs))
-        out.append((name, needs))
+        timeout = words[2] if len(words) > 2 else '0'
+        if not timeout.isdigit():
+            sys.exit('pvgtest: CFLIST: %s: timeout "%s" is not a number of '
+                     'seconds' % (name, timeout))
+        out.append((name, needs, int(timeout)))
     return out
+
+
+HOST_SERVICES = ('agent',)
+
+
+def host_services(name):
+    """What a scenario asks of the host (NAME.host, one word a line):
+    "agent" runs scripts/hostagent.py for the guest's tests."""
+    words = []
+    for line in read_list(os.path.join(SCEN, name + '.host')):
+        words += line.split()
+    unknown = set(words) - set(HOST_SERVICES)
+    if unknown:
+        sys.exit('pvgtest: %s.host: unknown service(s) %s (known: %s)' % (
+            name, ', '.join(sorted(unknown)), ', '.join(HOST_SERVICES)))
+    return words
 
 
 def run_scenario(base, name, needs, accel, kernels, timeout):
@@ -374,7 +421,8 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
         qargs += shlex.split(line)
     outdir = os.path.join(OUT, 'check', base, name)
     rc, secs = boot_retrying('%s/%s' % (base, name), accel, kernel, initrd,
-                             append, qargs, outdir, timeout)
+                             append, qargs, outdir, timeout,
+                             agent='agent' in host_services(name))
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
@@ -445,7 +493,7 @@ def cmd_check(args):
             res = run_gate(script, base)
             rows.append((gate, base, res))
             report_failures(res)
-        for name, needs in todo:
+        for name, needs, own_timeout in todo:
             accel = pick_accel(args.accel, needs)
             if accel is None:
                 skipped.append('%s/%s (needs KVM, ACCEL=tcg)' % (base, name))
@@ -454,8 +502,8 @@ def cmd_check(args):
                 ensure_nested()
             say('scenario %s on %s (%s)' % (name, base, accel))
             res = run_scenario(base, name, needs, accel, kernels,
-                               args.timeout or (240 if accel == 'nested'
-                                                else 120))
+                               args.timeout or own_timeout or
+                               (240 if accel == 'nested' else 120))
             rows.append((name, base, res))
             report_failures(res)
     print()
