@@ -3,8 +3,9 @@
 #
 # Build the test guest's initramfs for one built kernel:
 #   mkinitramfs.sh OBJDIR OUTPUT
-# Debian's static busybox, our init and in-guest tests (tests/guest/), three
-# small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload), the
+# Debian's static busybox, our init and in-guest tests (tests/guest/), four
+# small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload, the
+# pvg-memtouch memory toucher of the balloon tests), the
 # kernel's modules and our out-of-tree benchmark module (tests/modules/,
 # built here against OBJDIR, installed as /lib/pvg_bench.ko).
 set -euo pipefail
@@ -19,7 +20,7 @@ ldd $busybox >/dev/null 2>&1 &&
 
 tools=$PVG_BUILD/tools
 mkdir -p "$tools"
-for t in pvg-exit pvg-cpuid pvg-ipistorm; do
+for t in pvg-exit pvg-cpuid pvg-ipistorm pvg-memtouch; do
 	if [ ! -x "$tools/$t" ] || [ "$PVG_TOP/tests/guest/$t.c" -nt "$tools/$t" ]; then
 		gcc -static -O2 -Wall -Werror -pthread -o "$tools/$t" "$PVG_TOP/tests/guest/$t.c" ||
 			die "cannot build $t (static glibc from libc6-dev is needed)"
@@ -71,7 +72,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,usr/bin,proc,sys,dev,tmp,tests,lib}
 cp $busybox "$root/bin/busybox"
-cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$tools/pvg-ipistorm" "$root/usr/bin/"
+cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$tools/pvg-ipistorm" "$tools/pvg-memtouch" "$root/usr/bin/"
 install -m 755 "$PVG_TOP/tests/guest/init" "$root/init"
 cp -r "$PVG_TOP/tests/guest/lib" "$root/tests/"
 cp "$PVG_TOP"/tests/guest/tests/*.sh "$root/tests/"
