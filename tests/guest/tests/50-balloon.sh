@@ -1,0 +1,355 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# virtio-balloon: the driver under test against a real QEMU, which the
+# test drives through the host agent (scripts/hostagent.py, "host" in
+# ktap.sh): QMP balloon targets, query-balloon, guest stats, and the QEMU
+# process's RSS.  Runs when the scenario asks for it:
+#   pvgtest.balloon=DRIVER   pvballoon or virtio_balloon: load it (modprobe,
+#                            unless built in) and bind the balloon device to
+#                            it, taking it from another driver if needed
+# The scenario's balloon device must be id=balloon0 with deflate-on-oom and
+# free-page-reporting on.  Generic checks (host RSS, query-balloon, the
+# guest's memory, pvg-memtouch) run for both drivers; pvballoon's own
+# interfaces (sysfs target_bytes/size_bytes, debugfs stats) only for it.
+. /tests/lib/ktap.sh
+
+drv=$(param balloon)
+if [ -z "$drv" ]; then
+	skip "balloon" "not asked for by this scenario (pvgtest.balloon=)"
+	exit 0
+fi
+MiB=1048576
+D=/sys/bus/virtio/drivers
+mods=/lib/modules/$(uname -r)
+
+# mem KEY: a /proc/meminfo value in KiB.
+mem() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+# ooms: kernel reports of an OOM kill so far.
+ooms() { dmesg | grep -cE 'Out of memory|oom-kill|Killed process'; }
+# actual: query-balloon's guest RAM size in bytes, or fail.
+actual() {
+	host query-balloon || { echo "query-balloon: $reply" >&2; return 1; }
+	field actual "$reply"
+}
+# timed DESC BYTES: set the target and wait until QEMU reports it reached.
+timed() {
+	if host balloon-timed "$2" 90; then
+		pass "$1 in $(field ms "$reply") ms (host time)"
+	else
+		fail "$1" "$reply" "$(pvg_state)"
+		return 1
+	fi
+}
+mib() { echo $(($1 / MiB)); }
+
+if ! host_ok; then
+	fail "host agent answers" "$reply"
+	exit 0
+fi
+pass "host agent answers"
+
+# The balloon device and its driver.
+dev=
+for d in /sys/bus/virtio/devices/virtio*; do
+	[ "$(cat "$d/device" 2>/dev/null)" = 0x0005 ] && dev=$(basename "$d") && break
+done
+if [ -z "$dev" ]; then
+	fail "a virtio-balloon device is present" "$(ls /sys/bus/virtio/devices)"
+	exit 0
+fi
+bound() { basename "$(readlink "/sys/bus/virtio/devices/$dev/driver" 2>/dev/null)"; }
+if [ ! -d $D/$drv ]; then
+	if ! grep -qE "(^|/)$drv\.ko" $mods/modules.dep $mods/modules.builtin 2>/dev/null; then
+		if [ "$drv" = pvballoon ]; then
+			skip "balloon" "this kernel has no pvballoon (CONFIG_PVBALLOON unset)"
+		else
+			fail "$drv is in this kernel" "not in modules.dep nor modules.builtin"
+		fi
+		exit 0
+	fi
+	check "modprobe $drv" modprobe "$drv"
+fi
+cur=$(bound)
+if [ -n "$cur" ] && [ "$cur" != "$drv" ]; then
+	echo "$dev" >$D/$cur/unbind
+	echo "# took $dev from $cur"
+fi
+[ "$(bound)" = "$drv" ] || echo "$dev" >$D/$drv/bind 2>/dev/null
+if [ "$(bound)" != "$drv" ]; then
+	fail "$dev is bound to $drv" "bound to '$(bound)'" "$(dmesg | tail -5)"
+	exit 0
+fi
+pass "$dev is bound to $drv"
+echo "# features $(cat /sys/bus/virtio/devices/$dev/features)"
+
+# pvballoon's own interfaces: sysfs and debugfs statistics.
+pv=
+[ "$drv" = pvballoon ] && pv=1
+sysd=$D/$drv/$dev/pvballoon
+stats=/sys/kernel/debug/pvballoon/$dev/stats
+pvsys() { cat "$sysd/$1" 2>/dev/null; }
+pvstat() { awk -v k="$1" '$1 == k { print $2 }' $stats 2>/dev/null; }
+pvg_state() {
+	[ -n "$pv" ] || return 0
+	echo "pvballoon: target_bytes=$(pvsys target_bytes) size_bytes=$(pvsys size_bytes)" \
+		"stats: $(tr '\n' ' ' <$stats 2>/dev/null)"
+}
+# pvcheck DESC CONDITION...: a pvballoon-only result (none for stock).
+pvcheck() {
+	[ -n "$pv" ] || return 0
+	desc=$1
+	shift
+	if [ ! -r $stats ] || [ ! -r $sysd/size_bytes ]; then
+		skip "pvballoon: $desc" "pvballoon has no $stats or $sysd yet"
+	elif eval "$*"; then
+		pass "pvballoon: $desc"
+	else
+		fail "pvballoon: $desc" "failed: $*" "$(pvg_state)"
+	fi
+}
+
+ram=$(actual)
+if [ -z "$ram" ] || [ "$ram" -lt $((768 * MiB)) ]; then
+	fail "query-balloon shows the guest's RAM" "actual=$ram"
+	exit 0
+fi
+pass "query-balloon shows $(mib "$ram") MiB: nothing inflated"
+pvcheck "nothing held at start" '[ "$(pvsys size_bytes)" = 0 ]'
+half=$((ram / 2))
+
+# 1. Inflate to half the RAM.  First touch nearly all free memory so that
+# the host has populated the guest's RAM; the RSS is read right after the
+# free, before free page reporting (2 s delay) can give any of it back.
+n=$(($(mem MemAvailable) / 1024 - 64))
+check "pvg-memtouch populates $n MiB" pvg-memtouch -q $n
+host rss && r0=$(field kib "$reply")
+if timed "inflated to $(mib $half) MiB" $half; then
+	host rss && r1=$(field kib "$reply")
+	got=$(actual)
+	inflated=$(((ram - got) / 1024))
+	drop=$((r0 - r1))
+	[ $((drop * 100)) -ge $((inflated * 95)) ] &&
+		pass "host RSS fell by $((drop / 1024)) MiB, at least 95% of the $((inflated / 1024)) MiB inflated" ||
+		fail "host RSS fell by at least 95% of the inflated memory" \
+			"RSS $r0 -> $r1 KiB: -$drop KiB for $inflated KiB inflated"
+	pvcheck "size_bytes and target_bytes are $half" \
+		'[ "$(pvsys size_bytes)" = $half ] && [ "$(pvsys target_bytes)" = $half ]'
+	pvcheck "stats size_pages matches size_bytes" \
+		'[ $(($(pvstat size_pages) * 4096)) = "$(pvsys size_bytes)" ]'
+fi
+
+# 2. Guest stats through QMP against /proc/meminfo.  The driver samples the
+# same counters (si_meminfo, si_mem_available) when the host polls, up to a
+# second before the reply; per-CPU page lists being drained and the test
+# shell's own forks move free memory by a few MiB in that time (6 MiB seen
+# right after an inflation).  So: /proc/meminfo is read just before and just
+# after the request, and each stat must lie within 16 MiB (1.6% of the
+# guest) of that bracket; MemTotal changes only by ballooning, which is idle
+# here: within the bracket exactly.
+f0=$(mem MemFree) a0=$(mem MemAvailable) t0=$(mem MemTotal)
+if host guest-stats balloon0 20; then
+	st=$reply
+	f1=$(mem MemFree) a1=$(mem MemAvailable) t1=$(mem MemTotal)
+	echo "# guest-stats: $st"
+	within() {
+		v=$(($(field "$1" "$st") / 1024))
+		lo=$2 hi=$3
+		[ "$lo" -gt "$hi" ] && lo=$3 hi=$2
+		if [ "$v" -ge $((lo - $4)) ] && [ "$v" -le $((hi + $4)) ]; then
+			pass "$1 agrees with $5 ($v KiB, meminfo $2..$3 KiB)"
+		else
+			fail "$1 agrees with $5" "$v KiB, meminfo $2..$3 KiB, tolerance $4 KiB"
+		fi
+	}
+	within stat-free-memory "$f0" "$f1" 16384 MemFree
+	within stat-available-memory "$a0" "$a1" 16384 MemAvailable
+	within stat-total-memory "$t0" "$t1" 0 MemTotal
+else
+	fail "guest-stats through QMP" "$reply"
+fi
+
+# 3. Deflate back: the memory is the guest's again.
+if timed "deflated to $(mib "$ram") MiB" "$ram"; then
+	n=$((half / MiB + 128))
+	o=$(ooms)
+	check "pvg-memtouch allocates, touches and verifies $n MiB" pvg-memtouch -q $n
+	[ "$(ooms)" = "$o" ] && pass "no OOM kill while using the deflated memory" ||
+		fail "no OOM kill while using the deflated memory" "$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+	pvcheck "size_bytes is 0 after deflating" '[ "$(pvsys size_bytes)" = 0 ]'
+fi
+
+# 4. Deflate on OOM: with half the RAM in the balloon, a program needs
+# 128 MiB more than is free.  It must get it (deflate-on-oom) and not be
+# OOM-killed, and while it holds the memory the balloon must not take it
+# back (no inflate/OOM loop), nor start a loop once it is freed.
+if timed "inflated to $(mib $half) MiB again" $half; then
+	o=$(ooms)
+	n=$(($(mem MemFree) / 1024 + 128))
+	rm -f /tmp/ready
+	pvg-memtouch -s 8 -r /tmp/ready $n >/tmp/memtouch.out 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	if [ -e /tmp/ready ]; then
+		pass "pvg-memtouch got $n MiB, 128 MiB beyond free memory"
+		a=$(actual)
+		lowest=$a
+		for i in 1 2 3 4 5; do
+			sleep 1
+			v=$(actual)
+			[ -n "$v" ] && [ "$v" -lt "$lowest" ] && lowest=$v
+		done
+		[ "$lowest" -ge $((a - 4 * MiB)) ] &&
+			pass "the balloon does not grow back while the memory is in use ($(mib "$a") MiB guest RAM)" ||
+			fail "the balloon does not grow back while the memory is in use" \
+				"guest RAM $(mib "$a") MiB after the OOM, down to $(mib "$lowest") MiB within 5 s"
+		pvcheck "deflated on OOM (oom_ or shrinker_deflated_pages > 0)" \
+			'[ $(($(pvstat oom_deflated_pages) + $(pvstat shrinker_deflated_pages))) -gt 0 ]'
+		pvcheck "holdoff_active while the memory is in use" '[ "$(pvstat holdoff_active)" = 1 ]'
+	else
+		fail "pvg-memtouch got $n MiB, 128 MiB beyond free memory" "$(cat /tmp/memtouch.out)"
+	fi
+	wait $pid && pass "pvg-memtouch verified its $n MiB and exited" ||
+		fail "pvg-memtouch verified its $n MiB and exited" "$(cat /tmp/memtouch.out)" \
+			"$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+	[ "$(ooms)" = "$o" ] && pass "no OOM kill with the balloon inflated" ||
+		fail "no OOM kill with the balloon inflated" "$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+	# Once freed, the balloon may go back to its target, but not back and
+	# forth: at most one change of direction in 6 s.
+	prev=$(actual) dir=0 turns=0 seen=$prev
+	for i in 1 2 3 4 5 6; do
+		sleep 1
+		v=$(actual)
+		[ -n "$v" ] || continue
+		d=0
+		[ "$v" -gt "$prev" ] && d=1
+		[ "$v" -lt "$prev" ] && d=-1
+		[ $d -ne 0 ] && [ $dir -ne 0 ] && [ $d -ne $dir ] && turns=$((turns + 1))
+		[ $d -ne 0 ] && dir=$d
+		prev=$v seen="$seen $v"
+	done
+	[ $turns -le 1 ] && pass "no inflate/deflate loop after the memory is freed" ||
+		fail "no inflate/deflate loop after the memory is freed" "guest RAM each second: $seen"
+	[ "$(ooms)" = "$o" ] || fail "no OOM kill after the memory is freed" "$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+	timed "deflated to $(mib "$ram") MiB after the OOM" "$ram"
+fi
+
+# 5. Free page reporting: memory the guest frees goes back to the host
+# without any balloon target (the scenario turns free-page-reporting on).
+feat=$(cat /sys/bus/virtio/devices/$dev/features)
+if [ "$(echo "$feat" | cut -c6)" != 1 ]; then
+	fail "free page reporting negotiated (feature bit 5)" "features $feat"
+else
+	pass "free page reporting negotiated (feature bit 5)"
+	rep0=$(pvstat reported_pages)
+	rm -f /tmp/ready
+	pvg-memtouch -w -r /tmp/ready 512 >/tmp/memtouch.out 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	host rss && peak=$(field kib "$reply")
+	kill -USR1 $pid 2>/dev/null
+	wait $pid && pass "pvg-memtouch touched, verified and freed 512 MiB" ||
+		fail "pvg-memtouch touched, verified and freed 512 MiB" "$(cat /tmp/memtouch.out)"
+	want=$((peak - 512 * 1024 * 80 / 100))
+	if host wait-rss-below $want 30; then
+		pass "host RSS fell by 80% of the 512 MiB freed within $(field ms "$reply") ms ($peak -> $(field kib "$reply") KiB)"
+	else
+		fail "host RSS fell by 80% of the 512 MiB freed within 30 s" "peak $peak KiB: $reply"
+	fi
+	pvcheck "reported_pages grew" '[ "$(pvstat reported_pages)" -gt "${rep0:-0}" ]'
+fi
+
+# 6. Unbind, rebind and rmmod with the balloon inflated: every page comes
+# back to the guest, and a new probe inflates to the host's target again.
+# freed_back WHAT: MemFree grew by what the balloon held (2 MiB of slack for
+# the shell's own allocations meanwhile) and MemTotal is what it was before
+# inflating.  Freed pages may sit on per-CPU lists, which MemFree does not
+# count, until the kernel drains them: up to 10 s is allowed for that.
+freed_back() {
+	i=0
+	while :; do
+		f=$(mem MemFree) t=$(mem MemTotal)
+		[ $((f - fb)) -ge $((held / 1024 - 2048)) ] && [ "$t" = "$tbase" ] && break
+		[ $i -ge 50 ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ $((f - fb)) -ge $((held / 1024 - 2048)) ] && [ "$t" = "$tbase" ] &&
+		pass "$1: all $((held / MiB)) MiB back (MemFree +$(((f - fb) / 1024)) MiB after $((i * 200)) ms, MemTotal $t KiB)" ||
+		fail "$1: all $((held / MiB)) MiB back" "MemFree $fb -> $f KiB for $held bytes held" \
+			"MemTotal $t KiB, $tbase before inflating"
+}
+tbase=$(mem MemTotal)
+if timed "inflated to $(mib $half) MiB before unbinding" $half; then
+	held=$((ram - $(actual)))
+	fb=$(mem MemFree)
+	echo "$dev" >$D/$drv/unbind
+	[ -z "$(bound)" ] && pass "unbound $dev from $drv" || fail "unbound $dev from $drv" "bound to $(bound)"
+	freed_back "unbind"
+	v=$(actual)
+	[ "$v" = "$ram" ] && pass "query-balloon shows all $(mib "$ram") MiB after unbind" ||
+		fail "query-balloon shows all $(mib "$ram") MiB after unbind" "actual=$v"
+	echo "$dev" >$D/$drv/bind
+	[ "$(bound)" = "$drv" ] && pass "bound $dev to $drv again" || fail "bound $dev to $drv again" "bound to '$(bound)'"
+	host wait-balloon $half 90 && pass "rebound driver inflated to the target again" ||
+		fail "rebound driver inflated to the target again" "$reply"
+	if [ ! -e /sys/module/$drv/refcnt ]; then
+		skip "rmmod $drv while inflated" "$drv is built in"
+	else
+		held=$((ram - $(actual)))
+		fb=$(mem MemFree)
+		check "rmmod $drv while inflated" rmmod "$drv"
+		freed_back "rmmod"
+		check "modprobe $drv again" modprobe "$drv"
+		[ "$(bound)" = "$drv" ] || echo "$dev" >$D/$drv/bind 2>/dev/null
+		[ "$(bound)" = "$drv" ] && pass "$drv bound $dev after modprobe" || fail "$drv bound $dev after modprobe" "bound to '$(bound)'"
+		host wait-balloon $half 90 && pass "reloaded driver inflated to the target again" ||
+			fail "reloaded driver inflated to the target again" "$reply"
+	fi
+	timed "deflated to $(mib "$ram") MiB after rebinding" "$ram"
+fi
+
+# 7. Hostile host: a target of 1 MiB, far more than the guest can give.
+# The guest must stay usable (a verified workload, no OOM kill) and the
+# balloon stop short; then targets alternating every millisecond for 2 s,
+# and a last target that must be reached.
+o=$(ooms)
+pvc0=$(pvstat target_clamped)
+if host balloon $MiB; then
+	pass "host asks for a 1 MiB guest"
+	sleep 5
+	check "a 64 MiB workload runs and verifies under a 1 MiB target" pvg-memtouch -q 64
+	sleep 1
+	v=$(actual)
+	[ -n "$v" ] && [ "$v" -ge $((32 * MiB)) ] &&
+		pass "the balloon stopped short: the guest kept $(mib "$v") MiB" ||
+		fail "the balloon stopped short" "guest RAM $v bytes"
+	echo "# MemFree $(mem MemFree) kB MemAvailable $(mem MemAvailable) kB with a 1 MiB target"
+	pvcheck "target_clamped counted the impossible target" \
+		'[ "$(pvstat target_clamped)" -gt "${pvc0:-0}" ]'
+	[ "$(ooms)" = "$o" ] && pass "no OOM kill under a 1 MiB target" ||
+		fail "no OOM kill under a 1 MiB target" "$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+else
+	fail "host asks for a 1 MiB guest" "$reply"
+fi
+pvt0=$(pvstat target_changes)
+if host balloon-storm $half "$ram" 1 2000; then
+	pass "2000 targets alternating every 1 ms ($reply)"
+	timed "a last target of $(mib $((ram * 3 / 4))) MiB reached after the storm" $((ram * 3 / 4))
+	check "a 64 MiB workload runs and verifies after the storm" pvg-memtouch -q 64
+	pvcheck "target_changes counted the storm" \
+		'[ "$(pvstat target_changes)" -gt "${pvt0:-0}" ]'
+else
+	fail "2000 targets alternating every 1 ms" "$reply"
+fi
+[ "$(ooms)" = "$o" ] && pass "no OOM kill under the hostile host" ||
+	fail "no OOM kill under the hostile host" "$(dmesg | grep -E 'Killed process|oom-kill' | tail -2)"
+timed "deflated to $(mib "$ram") MiB at the end" "$ram"
+echo "# $(pvg_state)"

@@ -1,0 +1,2 @@
+pvgtest.balloon=virtio_balloon
+pvgtest.only=balloon

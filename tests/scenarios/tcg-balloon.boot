@@ -1,0 +1,2 @@
+pvgtest.balloon=pvballoon
+pvgtest.only=balloon
