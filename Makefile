@@ -5,7 +5,8 @@
 #
 #   make run     install what is missing, build, boot the guest, show pvguest
 #   make check   every test, on both bases (BASE=... for one)
-#   make bench   benchmarks: pvguest against stock and nopv, JSON results
+#   make bench   benchmarks: pvguest against stock and nopv, pvballoon against
+#                virtio_balloon and the host floor; JSON results
 #   make help    everything else
 
 BASE    ?= 6.12
@@ -15,6 +16,11 @@ GATES   ?= all
 # Where make bench writes its JSON results (one file per suite) and where
 # make export looks for the table of its cover letter.
 BENCH_OUT ?= out/bench/$(BASE)
+# Which benchmarks make bench runs: ipi (paravirt operations, under KVM,
+# scripts/bench.py) and balloon (pvballoon, under TCG,
+# scripts/bench-balloon.py), comma separated.
+BENCH   ?= ipi,balloon
+comma := ,
 # make check runs both bases unless BASE is given on the command line.
 CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
 
@@ -30,8 +36,9 @@ help:
 	@echo 'pvguest targets:'
 	@echo '  make run      build the $$(CONFIG) kernel for $$(BASE), boot it, show the pvguest report'
 	@echo '  make check    all tests on both bases (or BASE=...), ends with "N passed, N failed"'
-	@echo '  make bench    benchmark $$(BASE) booted as pvguest, stock (pvguest=off) and nopv;'
-	@echo '                prints a table, writes one JSON file per suite into $$(BENCH_OUT)'
+	@echo '  make bench    benchmark $$(BASE): BENCH=ipi boots it as pvguest, stock (pvguest=off)'
+	@echo '                and nopv; BENCH=balloon compares pvballoon, virtio_balloon and the'
+	@echo '                host floor; prints tables, writes one JSON file per suite into $$(BENCH_OUT)'
 	@echo '  make refresh  regenerate the patches that add our files (patches/gen/*.msg)'
 	@echo '  make tree     fetch linux-source-$$(BASE) and apply the series at fuzz 0'
 	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
@@ -40,7 +47,7 @@ help:
 	@echo '  make export   write the $$(BASE) series for mailing into out/export/$$(BASE)'
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
-	@echo '           BENCH_OUT=dir (default out/bench/$$(BASE))'
+	@echo '           BENCH=ipi,balloon (default both)  BENCH_OUT=dir (default out/bench/$$(BASE))'
 
 deps:
 	@$(S)/deps.sh build run check
@@ -53,7 +60,11 @@ check: deps selftest refresh-check
 		$(if $(ONLY),--only $(ONLY)) --gates $(GATES)
 
 bench: deps
-	@$(PY) $(S)/bench.py --base $(BASE) --accel $(ACCEL) --out $(BENCH_OUT)
+	@for b in $(subst $(comma), ,$(BENCH)); do case $$b in \
+	ipi) $(PY) $(S)/bench.py --base $(BASE) --accel $(ACCEL) --out $(BENCH_OUT) || exit 1 ;; \
+	balloon) $(PY) $(S)/bench-balloon.py --base $(BASE) --out $(BENCH_OUT) || exit 1 ;; \
+	*) echo "make bench: unknown BENCH '$$b' (ipi, balloon)" >&2; exit 1 ;; \
+	esac; done
 
 selftest:
 	@$(PY) -m unittest discover -s tests/host -p 'test_*.py' -q

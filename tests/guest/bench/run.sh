@@ -12,6 +12,8 @@
 #   ipi_many  ns_per_op     smp_call_function_many() on a strict subset
 #   tlb       rounds_per_s  pvg-ipistorm: mprotect/munmap shootdowns, membarrier
 #   lock      ops_per_s     one kthread per CPU on one spinlock (pvg_bench.ko)
+#   balloon   balloon.sh: inflate/deflate times and RSS returned, through
+#             the host agent (scripts/bench-balloon.py; not in the default)
 #
 # Kernel parameters:
 #   pvgtest.runs=N          measured runs of each suite (default 5)
@@ -90,6 +92,10 @@ if ! bench_module 2>/tmp/bench-err; then
 fi
 
 for s in $suites; do
+	if [ "$s" = balloon ]; then
+		sh /tests/bench/balloon.sh || errors=$((errors + 1))
+		continue
+	fi
 	echo "pvg-bench: $s: warm-up and $runs runs" >&2
 	measure "$s" || continue
 	i=0
