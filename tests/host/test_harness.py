@@ -151,3 +151,292 @@ class NestedRunTest(unittest.TestCase):
         rc, err = self.run_fake_l1('l1: verdict 16', hang=False,
                                    stale='l1: verdict 17', delay=3)
         self.assertEqual((rc, err), (33, ''))
+
+
+# ---------------------------------------------------------------- host agent
+
+import hostagent  # noqa: E402
+
+
+class FakeQMP:
+    """A QMP server on one end of a socket pair, in a thread: enough of
+    QEMU 7.2's balloon for the agent.  The balloon's actual size walks to a
+    new target after `delay` seconds; an event precedes every reply, to
+    prove the client skips events."""
+
+    def __init__(self, sock, ram=1 << 30, delay=0.05):
+        import threading
+        self.sock, self.ram, self.delay = sock, ram, delay
+        self.actual, self.target, self.when = ram, ram, 0.0
+        self.balloons = []
+        self.props = {'guest-stats-polling-interval': 0}
+        self.stats_update = 100
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def send(self, obj):
+        import json
+        self.sock.sendall(json.dumps(obj).encode() + b'\r\n')
+
+    def serve(self):
+        import json
+        import time
+        self.send({'QMP': {'version': {}, 'capabilities': []}})
+        f = self.sock.makefile('rb')
+        for line in f:
+            req = json.loads(line)
+            name, args = req['execute'], req.get('arguments', {})
+            self.send({'event': 'BALLOON_CHANGE', 'data': {}})
+            r = None
+            if name == 'balloon':
+                self.target, self.when = args['value'], time.monotonic()
+                self.balloons.append(args['value'])
+                r = {}
+            elif name == 'query-balloon':
+                if time.monotonic() - self.when >= self.delay:
+                    self.actual = self.target
+                r = {'actual': self.actual}
+            elif name == 'qom-set':
+                self.props[args['property']] = args['value']
+                r = {}
+            elif name == 'qom-get' and args['property'] == 'guest-stats':
+                if self.props['guest-stats-polling-interval']:
+                    self.stats_update += 1
+                r = {'stats': {'stat-free-memory': 123,
+                               'stat-total-memory': 456},
+                     'last-update': self.stats_update}
+            elif name == 'qom-get':
+                r = self.props.get(args['property'])
+            elif name == 'qmp_capabilities':
+                r = {}
+            if r is None:
+                self.send({'id': req['id'], 'error': {
+                    'class': 'GenericError', 'desc': 'no %s' % name}})
+            else:
+                self.send({'id': req['id'], 'return': r})
+
+
+class AgentProtocolTest(unittest.TestCase):
+    def test_request_parsing(self):
+        self.assertEqual(hostagent.parse_request('#7 balloon 5\r'),
+                         ('#7', 'balloon', ['5']))
+        self.assertEqual(hostagent.parse_request('  rss  '), ('', 'rss', []))
+        self.assertEqual(hostagent.parse_request('#3'), ('#3', '', []))
+
+    def test_reply_is_one_line(self):
+        self.assertEqual(hostagent.format_reply('#2', False, 'a\nb  c'),
+                         '#2 err a b c\n')
+        self.assertEqual(hostagent.format_reply('', True, ''), 'ok\n')
+
+    def handler(self, **kw):
+        import socket
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        fake = FakeQMP(b, **kw)
+        return hostagent.Handler(hostagent.QMP(a, timeout=5), os.getpid()), \
+            fake
+
+    def test_balloon_timed_waits_for_the_target(self):
+        h, fake = self.handler(delay=0.2)
+        r = h.handle('balloon-timed', ['536870912', '5'])
+        ms = int(pvgtest.re.search(r'ms=(\d+)', r).group(1))
+        self.assertGreaterEqual(ms, 200)
+        self.assertIn('actual=536870912', r)
+        self.assertEqual(fake.balloons, [536870912])
+        # wait-balloon times from that balloon command, not from its start
+        r = h.handle('wait-balloon', ['536870912', '5'])
+        self.assertGreaterEqual(int(r.split()[0][3:]), ms)
+
+    def test_wait_fails_after_its_timeout(self):
+        h, _ = self.handler(delay=60)
+        h.handle('balloon', ['1048576'])
+        with self.assertRaisesRegex(hostagent.AgentError, 'timeout'):
+            h.handle('wait-balloon', ['1048576', '0'])
+
+    def test_errors_reach_the_guest(self):
+        h, _ = self.handler()
+        for cmd, args, msg in (('nope', [], 'unknown command'),
+                               ('balloon', [], 'takes'),
+                               ('balloon', ['x'], 'not a number'),
+                               ('qom-get', ['balloon0', 'bogus'], 'QMP')):
+            with self.assertRaisesRegex(hostagent.AgentError, msg):
+                h.handle(cmd, args)
+
+    def test_guest_stats_turn_polling_on(self):
+        h, fake = self.handler()
+        r = h.handle('guest-stats', ['balloon0', '5'])
+        self.assertEqual(fake.props['guest-stats-polling-interval'], 1)
+        self.assertIn('stat-free-memory=123', r)
+        self.assertRegex(r, r'^last-update=\d+ ')
+
+    def test_storm_alternates(self):
+        h, fake = self.handler()
+        r = h.handle('balloon-storm', ['1', '2', '1', '5'])
+        self.assertEqual(fake.balloons, [1, 2, 1, 2, 1])
+        self.assertIn('sent=5', r)
+
+    def test_rss_is_read(self):
+        h, _ = self.handler()
+        self.assertGreater(int(h.handle('rss', [])[4:]), 0)
+
+
+class AgentEndToEndTest(unittest.TestCase):
+    """The Agent's sockets, with this test in QEMU's place: a fake QMP on
+    one, the guest's serial line on the other."""
+
+    def test_tagged_requests_and_replies(self):
+        import socket
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            agent = hostagent.Agent(os.path.join(d, 'agent.log'),
+                                    connect_timeout=10)
+            args = agent.qemu_args()
+            self.assertIn('chardev:pvgagent', args)
+            agent.start()
+            q = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            q.connect(agent.qmp_path)
+            FakeQMP(q)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(agent.serial_path)
+            s.settimeout(10)
+            s.sendall(b'#1 ping\r\n\n#2 query-balloon\n#1 ok echoed\n'
+                      b'#3 frobnicate\n')
+            got = b''
+            while got.count(b'\n') < 3:
+                got += s.recv(4096)
+            agent.stop()
+            s.close()
+            q.close()
+            self.assertEqual(got.decode().splitlines(), [
+                '#1 ok pong', '#2 ok actual=1073741824',
+                "#3 err unknown command 'frobnicate'"])
+            self.assertIsNone(agent.error)
+            with open(os.path.join(d, 'agent.log')) as f:
+                self.assertIn('3 requests served', f.read())
+            self.assertFalse(os.path.exists(agent.dir))
+
+
+class GuestHostHelperTest(unittest.TestCase):
+    """ktap.sh's host helper under busybox sh, on a pty in place of ttyS2:
+    a stale reply is skipped, err and silence are told apart."""
+
+    def run_helper(self, script, answer):
+        import pty
+        import subprocess
+        import threading
+        if not os.path.exists('/bin/busybox'):
+            self.skipTest('no /bin/busybox')
+        master, slave = pty.openpty()
+        tty = os.ttyname(slave)[len('/dev/'):]
+        seen = []
+
+        def serve():
+            buf = b''
+            while b'\n' not in buf:
+                try:
+                    buf += os.read(master, 1024)
+                except OSError:
+                    return
+            seen.append(buf.decode().strip())
+            tag = buf.split()[0].decode()
+            if answer:
+                os.write(master, answer.replace('TAG', tag).encode())
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        lib = os.path.join(pvgtest.TOP, 'tests', 'guest', 'lib', 'ktap.sh')
+        with __import__('tempfile').TemporaryDirectory() as d:
+            r = subprocess.run(
+                ['/bin/busybox', 'sh', '-c',
+                 '. %s; param() { [ "$1" = hostagent ] && echo %s; }; '
+                 'cd %s; host_timeout=2; %s; echo "rc=$? reply=$reply"'
+                 % (lib, tty, d, script)],
+                stdout=subprocess.PIPE, text=True, timeout=30,
+                env=dict(os.environ, TMPDIR=d))
+        os.close(master)
+        os.close(slave)
+        return r.stdout.strip().splitlines()[-1], seen
+
+    def test_reply_with_its_tag_is_taken(self):
+        out, seen = self.run_helper('host balloon 5',
+                                    '#0 ok stale\nTAG ok target=5\n')
+        self.assertEqual(out, 'rc=0 reply=target=5')
+        self.assertRegex(seen[0], r'^#\d+ balloon 5$')
+
+    def test_err_and_silence(self):
+        out, _ = self.run_helper('host rss', 'TAG err no QMP\n')
+        self.assertEqual(out, 'rc=1 reply=no QMP')
+        out, _ = self.run_helper('host rss', '')
+        self.assertIn('rc=2 reply=no reply from the host agent', out)
+
+
+class BalloonBenchTest(unittest.TestCase):
+    def load(self):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            'bench_balloon', os.path.join(pvgtest.TOP, 'scripts',
+                                          'bench-balloon.py'))
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+        return m
+
+    def test_records_favour_the_faster_driver(self):
+        m = self.load()
+        med = {'pvballoon': {'balloon_inflate': 100, 'balloon_deflate': 50,
+                             'balloon_rss': 1.0},
+               'stock': {'balloon_inflate': 200, 'balloon_deflate': 25,
+                         'balloon_rss': 0.5}}
+        floor = {'dontneed_ms': 50, 'willneed_ms': 10, 'rss_per_byte': 1.0}
+        recs = m.records(med, floor)
+        self.assertEqual(recs['balloon_inflate'][0]['ratio'], 2.0)
+        self.assertEqual(recs['balloon_deflate'][0]['ratio'], 0.5)
+        self.assertEqual(recs['balloon_rss'][0]['ratio'], 2.0)
+        self.assertEqual([r['baseline'] for r in recs['balloon_inflate']],
+                         ['stock', 'host-floor'])
+        self.assertEqual(recs['balloon_inflate'][1]['ratio'], 0.5)
+
+    def test_floor_line(self):
+        m = self.load()
+        f = m.parse_floor('floor bytes=1073741824 dontneed_ms=300.5 '
+                          'willneed_ms=50.0 rss_drop_kib=1048576')
+        self.assertEqual((f['dontneed_ms'], f['rss_per_byte']), (300.5, 1.0))
+
+    def test_initrd_module_lookup(self):
+        import subprocess
+        import tempfile
+        m = self.load()
+        with tempfile.TemporaryDirectory() as d:
+            mods = os.path.join(d, 'root', 'lib', 'modules', '6.12.0')
+            os.makedirs(mods)
+            with open(os.path.join(mods, 'modules.dep'), 'w') as f:
+                f.write('kernel/drivers/virtio/pvballoon/pvballoon.ko:\n')
+            with open(os.path.join(mods, 'modules.builtin'), 'w') as f:
+                f.write('kernel/drivers/virtio/virtio_balloon.ko\n')
+            img = os.path.join(d, 'initrd.gz')
+            subprocess.run('cd %s/root && find . | cpio -o -H newc --quiet '
+                           '| gzip >%s' % (d, img), shell=True, check=True)
+            self.assertTrue(m.initrd_has(img, 'pvballoon'))
+            self.assertTrue(m.initrd_has(img, 'virtio_balloon'))
+            self.assertFalse(m.initrd_has(img, 'balloon'))
+
+
+class MemtouchTest(unittest.TestCase):
+    def test_detects_corruption(self):
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            exe = os.path.join(d, 'pvg-memtouch')
+            r = subprocess.run(['gcc', '-O2', '-Wall', '-Werror', '-o', exe,
+                                os.path.join(pvgtest.TOP, 'tests', 'guest',
+                                             'pvg-memtouch.c')])
+            if r.returncode:
+                self.skipTest('no gcc')
+            ok = subprocess.run([exe, '-s', '0', '4'], stdout=subprocess.PIPE,
+                                text=True)
+            self.assertEqual(ok.returncode, 0)
+            self.assertIn('mib=4 ', ok.stdout)
+            for flags in (['-C'], ['-C', '-p']):
+                bad = subprocess.run([exe] + flags + ['4'],
+                                     stderr=subprocess.PIPE, text=True)
+                self.assertEqual(bad.returncode, 1)
+                self.assertIn('mismatch', bad.stderr)

@@ -49,7 +49,8 @@ bench_module() { [ -d $PVG_BENCH ] || insmod /lib/pvg_bench.ko; }
 # "ok"/"err" and returns 0 for ok, 1 for err, 2 when there is no agent (the
 # scenario did not ask for one: no pvgtest.hostagent=) or it did not answer
 # in time.  Requests carry a tag (#N) so a late reply to an earlier request
-# that timed out is never taken for this one's.
+# that timed out is never taken for this one's.  Requests that do not wait
+# on the guest get $host_timeout seconds (default 30).
 host() {
 	local tty t tag end left line
 	reply=
@@ -70,7 +71,7 @@ host() {
 	case $1 in
 	wait-balloon | balloon-timed | wait-rss-below) t=$((${3:-0} + 20)) ;;
 	balloon-storm) t=$((${4:-0} * ${5:-0} / 1000 + 20)) ;;
-	*) t=30 ;;
+	*) t=${host_timeout:-30} ;;
 	esac
 	# The tag survives subshells ($(...)): it lives in a file.
 	tag=$(($(cat /tmp/.host-tag 2>/dev/null || echo 0) + 1))
@@ -94,3 +95,63 @@ host() {
 
 # host_ok: the host agent is there and answers (for a clean skip if not).
 host_ok() { host ping && [ "$reply" = pong ]; }
+
+# balloon_use DRIVER: load DRIVER (virtio_balloon or pvballoon; modprobe
+# unless it is built in) and bind the virtio-balloon device to it, taking
+# the device from another driver if need be.  Sets $balloon_dev (virtioN)
+# and returns 0; 1 on a failure, 2 when the kernel has no DRIVER at all
+# (neither in modules.dep nor built in); $reply says what happened.
+balloon_use() {
+	local d cur vd=/sys/bus/virtio/devices dd=/sys/bus/virtio/drivers
+	local mods=/lib/modules/$(uname -r)
+	balloon_dev=
+	for d in $vd/virtio*; do
+		[ "$(cat "$d/device" 2>/dev/null)" = 0x0005 ] && balloon_dev=${d##*/} && break
+	done
+	if [ -z "$balloon_dev" ]; then
+		reply="no virtio-balloon device (virtio devices: $(ls $vd | tr '\n' ' '))"
+		return 1
+	fi
+	if [ ! -d $dd/$1 ]; then
+		if ! grep -qE "(^|/)$1\.ko" $mods/modules.dep $mods/modules.builtin 2>/dev/null; then
+			reply="this kernel has no $1 (not in modules.dep nor modules.builtin)"
+			return 2
+		fi
+		if ! reply=$(modprobe "$1" 2>&1) || [ ! -d $dd/$1 ]; then
+			reply="modprobe $1 failed: $reply"
+			return 1
+		fi
+	fi
+	cur=$(basename "$(readlink $vd/$balloon_dev/driver 2>/dev/null)")
+	reply="$balloon_dev bound to $1"
+	[ "$cur" = "$1" ] && return 0
+	[ -n "$cur" ] && echo "$balloon_dev" >$dd/$cur/unbind && reply="$reply (taken from $cur)"
+	echo "$balloon_dev" >$dd/$1/bind 2>/dev/null
+	cur=$(basename "$(readlink $vd/$balloon_dev/driver 2>/dev/null)")
+	[ "$cur" = "$1" ] && return 0
+	reply="binding $balloon_dev to $1 failed: bound to '$cur'; $(dmesg | tail -3 | tr '\n' ' ')"
+	return 1
+}
+
+# populate: touch all free memory but 16 MiB and free it again, so that the
+# host has populated every page a balloon may take.  Two passes: pages just
+# freed can sit on per-CPU lists that MemAvailable does not count, and the
+# first pass's allocations use them up.  Returns pvg-memtouch's failure.
+populate() {
+	local avail n pid i rc=0
+	avail() { echo $(($(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo) / 1024 - 16)); }
+	n=$(avail)
+	rm -f /tmp/.populated
+	pvg-memtouch -q -p -w -r /tmp/.populated $n &
+	pid=$!
+	i=0
+	while [ ! -e /tmp/.populated ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	n=$(avail)
+	[ $n -gt 0 ] && { pvg-memtouch -q -p $n || rc=1; }
+	kill -USR1 $pid 2>/dev/null
+	wait $pid || rc=1
+	return $rc
+}
