@@ -115,8 +115,8 @@ if timed "inflated to $(mib $half) MiB" $half; then
 		pass "host RSS fell by $((drop / 1024)) MiB, at least 95% of the $((inflated / 1024)) MiB inflated" ||
 		fail "host RSS fell by at least 95% of the inflated memory" \
 			"RSS $r0 -> $r1 KiB: -$drop KiB for $inflated KiB inflated"
-	pvcheck "size_bytes and target_bytes are $half" \
-		'[ "$(pvsys size_bytes)" = $half ] && [ "$(pvsys target_bytes)" = $half ]'
+	pvcheck "size_bytes and target_bytes are $(((ram - half) / MiB)) MiB" \
+		'[ "$(pvsys size_bytes)" = $((ram - half)) ] && [ "$(pvsys target_bytes)" = $((ram - half)) ]'
 	pvcheck "stats size_pages matches size_bytes" \
 		'[ $(($(pvstat size_pages) * 4096)) = "$(pvsys size_bytes)" ]'
 fi
