@@ -467,6 +467,19 @@ static struct pvballoon_req *pvballoon_idle_req(struct pvballoon_req *reqs)
 	return NULL;
 }
 
+/* Pages in inflate requests the host has not acknowledged yet. */
+static unsigned long pvballoon_inflight(struct pvballoon *b)
+{
+	unsigned long pages = 0;
+	unsigned int i;
+
+	for (i = 0; i < PVBALLOON_REQS; i++)
+		if (b->inflate[i].busy)
+			pages += b->inflate[i].huge * PVBALLOON_HUGE_PAGES +
+				 b->inflate[i].small;
+	return pages;
+}
+
 static bool pvballoon_all_idle(struct pvballoon_req *reqs)
 {
 	unsigned int i;
@@ -496,6 +509,9 @@ static bool pvballoon_wait(struct pvballoon *b, enum pvballoon_vq which,
 			return true;
 		if (time_after(jiffies, end))
 			return false;
+		/* Requests held back by fault injection go once it is off. */
+		if (!READ_ONCE(b->inject_nokick))
+			virtqueue_kick(vq);
 		/* Re-enabling callbacks reports buffers that raced with it. */
 		wait_event_timeout(b->acked, !virtqueue_enable_cb(vq),
 				   max_t(long, end - jiffies, 1));
@@ -751,13 +767,15 @@ static unsigned long pvballoon_deflate(struct pvballoon *b, unsigned long want)
 
 static void pvballoon_resize(struct pvballoon *b)
 {
-	unsigned long held, goal, moved, retry = 0;
+	unsigned long have, goal, moved, retry = 0;
 	bool clamped;
 	ktime_t start;
 
 	pvballoon_read_target(b);
-	held = pvballoon_held(b);
-	goal = pvballoon_goal(b->target, held, si_mem_available(),
+	pvballoon_reap(b, PVBALLOON_VQ_INFLATE);
+	/* What the host has not acknowledged yet is on its way in. */
+	have = pvballoon_held(b) + pvballoon_inflight(b);
+	goal = pvballoon_goal(b->target, have, si_mem_available(),
 			      pvballoon_reserve(), &clamped);
 	if (clamped) {
 		pvballoon_add_stat(b, PVB_TARGET_CLAMPED, 1);
@@ -767,7 +785,7 @@ static void pvballoon_resize(struct pvballoon *b)
 				 ((u64)b->target << VIRTIO_BALLOON_PFN_SHIFT) >> 20,
 				 pvballoon_reserve() >> (20 - PAGE_SHIFT));
 	}
-	if (goal > held && b->holdoff_until &&
+	if (goal > have && b->holdoff_until &&
 	    time_before(jiffies, b->holdoff_until)) {
 		retry = b->holdoff_until - jiffies;
 		goto out;
@@ -775,25 +793,23 @@ static void pvballoon_resize(struct pvballoon *b)
 	b->holdoff_until = 0;
 
 	start = ktime_get();
-	if (goal > held) {
-		moved = pvballoon_inflate(b, goal - held);
+	if (goal > have) {
+		moved = pvballoon_inflate(b, goal - have);
 		pvballoon_drain(b, PVBALLOON_VQ_INFLATE);
 		WRITE_ONCE(b->st[PVB_LAST_INFLATE_PAGES], moved);
 		WRITE_ONCE(b->st[PVB_LAST_INFLATE_NS],
 			   ktime_to_ns(ktime_sub(ktime_get(), start)));
-		/* Short of memory or of acknowledgments: try again later. */
-		if (moved < goal - held)
-			retry = HZ;
-	} else if (goal < held) {
-		moved = pvballoon_deflate(b, held - goal);
+	} else if (goal < have) {
+		moved = pvballoon_deflate(b, have - goal);
 		pvballoon_drain(b, PVBALLOON_VQ_DEFLATE);
 		WRITE_ONCE(b->st[PVB_LAST_DEFLATE_PAGES], moved);
 		WRITE_ONCE(b->st[PVB_LAST_DEFLATE_NS],
 			   ktime_to_ns(ktime_sub(ktime_get(), start)));
-		if (moved < held - goal)
-			retry = HZ;
 	}
 	pvballoon_write_actual(b);
+	/* Short of memory, or of the host's answers: look again later. */
+	if (pvballoon_held(b) != goal)
+		retry = HZ;
 out:
 	if (retry)
 		pvballoon_queue(b, retry);
@@ -1302,13 +1318,12 @@ static void pvballoon_empty(struct pvballoon *b)
 	unsigned int i;
 
 	mutex_lock(&b->lock);
-	/* Requests held back by fault injection go to the host now. */
-	virtqueue_kick(b->vqs[PVBALLOON_VQ_INFLATE]);
-	virtqueue_kick(b->vqs[PVBALLOON_VQ_DEFLATE]);
 	while (pvballoon_held(b) && pvballoon_deflate(b, pvballoon_held(b)))
 		;
 	pvballoon_drain(b, PVBALLOON_VQ_DEFLATE);
 	pvballoon_drain(b, PVBALLOON_VQ_INFLATE);
+	/* What the host sees as the balloon's size outlives the driver. */
+	pvballoon_write_actual(b);
 	mutex_unlock(&b->lock);
 
 	/* Once the device is reset, requests it never answered are ours. */
@@ -1326,6 +1341,7 @@ static void pvballoon_empty(struct pvballoon *b)
 
 		list_del(&page->lru);
 		b->huge_held--;
+		count_vm_events(BALLOON_DEFLATE, PVBALLOON_HUGE_PAGES);
 		pvballoon_account(b, page, PVBALLOON_HUGE_PAGES);
 		pvballoon_free_huge(page);
 	}
