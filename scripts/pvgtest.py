@@ -362,7 +362,9 @@ def cmd_run(args):
     outdir = os.path.join(OUT, 'run', args.base)
     rc, secs = boot(accel, kernel, initrd,
                     'console=ttyS0 panic=-1 quiet pvgtest.mode=demo',
-                    ['-smp', '4' if accel != 'tcg' else '2'], outdir,
+                    ['-smp', '4' if accel != 'tcg' else '2',
+                     '-device', 'virtio-balloon-pci,id=balloon0,'
+                     'deflate-on-oom=on,free-page-reporting=on'], outdir,
                     args.timeout)
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
         text = f.read()
