@@ -31,7 +31,6 @@ Logs of each boot are in out/bench/<base>/balloon-<driver>[.cN]/.
 """
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -275,11 +274,7 @@ def main():
         print('no pvballoon in this kernel: no JSON written')
         return 0
     for suite, rs in recs.items():
-        path = os.path.join(out, suite + '.json')
-        with open(path + '.tmp', 'w') as f:
-            json.dump(rs, f, indent=2)
-            f.write('\n')
-        os.replace(path + '.tmp', path)
+        bench.write_json(out, suite, rs)
     print('JSON results in %s' % out)
     return 0
 

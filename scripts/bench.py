@@ -135,6 +135,15 @@ def ratio(ours, base, lower_better):
     return base / ours if lower_better else ours / base
 
 
+def write_json(out, suite, recs):
+    """Replace OUT/SUITE.json with the records, atomically."""
+    path = os.path.join(out, suite + '.json')
+    with open(path + '.tmp', 'w') as f:
+        json.dump(recs, f, indent=2)
+        f.write('\n')
+    os.replace(path + '.tmp', path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--base', default='6.12')
@@ -214,11 +223,7 @@ def main():
             suite, unit, fmt(ours), fmt(medians['stock'][suite]),
             fmt(medians['nopv'][suite]), recs[0]['ratio'],
             recs[1]['ratio']))
-        path = os.path.join(out, suite + '.json')
-        with open(path + '.tmp', 'w') as f:
-            json.dump(recs, f, indent=2)
-            f.write('\n')
-        os.replace(path + '.tmp', path)
+        write_json(out, suite, recs)
     print('JSON results in %s' % out)
     return 0
 

@@ -5,7 +5,7 @@
 # (scripts/bench-balloon.py boots the same kernel once per driver and asks
 # the host agent to act).  The guest loads and binds the driver under test,
 # then, after a warm-up run, pvgtest.runs times:
-#   touch and verify all free memory but 16 MiB (populate), free it,
+#   touch and verify all free memory but 24 MiB (populate), free it,
 #   so the host has populated every page the balloon may take: with only
 #   the 1 GiB it inflates touched, the RSS it returns depends on which free
 #   pages the driver happens to pick (stock: 0.92 of a byte per byte in the

@@ -133,13 +133,13 @@ balloon_use() {
 	return 1
 }
 
-# populate: touch all free memory but 16 MiB and free it again, so that the
+# populate: touch all free memory but 24 MiB and free it again, so that the
 # host has populated every page a balloon may take.  Two passes: pages just
 # freed can sit on per-CPU lists that MemAvailable does not count, and the
 # first pass's allocations use them up.  Returns pvg-memtouch's failure.
 populate() {
 	local avail n pid i rc=0
-	avail() { echo $(($(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo) / 1024 - 16)); }
+	avail() { echo $(($(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo) / 1024 - 24)); }
 	n=$(avail)
 	rm -f /tmp/.populated
 	pvg-memtouch -q -p -w -r /tmp/.populated $n &
@@ -154,4 +154,19 @@ populate() {
 	kill -USR1 $pid 2>/dev/null
 	wait $pid || rc=1
 	return $rc
+}
+
+# memtouch_bg ARGS...: start pvg-memtouch ARGS in the background (output in
+# /tmp/memtouch.out) and wait up to 2 minutes until it has its memory.
+# Sets pid; returns 0 once it is ready, 1 if it died or never got there.
+memtouch_bg() {
+	rm -f /tmp/ready
+	pvg-memtouch -r /tmp/ready "$@" >/tmp/memtouch.out 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	[ -e /tmp/ready ]
 }

@@ -104,7 +104,7 @@ half=$((ram / 2))
 # 1. Inflate to half the RAM.  First touch nearly all free memory so that
 # the host has populated the guest's RAM; the RSS is read right after the
 # free, before free page reporting (2 s delay) can give any of it back.
-check "pvg-memtouch populates all free memory but 16 MiB" populate
+check "pvg-memtouch populates all free memory but 24 MiB" populate
 host rss && r0=$(field kib "$reply")
 if timed "inflated to $(mib $half) MiB" $half; then
 	host rss && r1=$(field kib "$reply")
@@ -168,15 +168,7 @@ fi
 if timed "inflated to $(mib $half) MiB again" $half; then
 	o=$(ooms)
 	n=$(($(mem MemFree) / 1024 + 128))
-	rm -f /tmp/ready
-	pvg-memtouch -s 8 -r /tmp/ready $n >/tmp/memtouch.out 2>&1 &
-	pid=$!
-	i=0
-	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
-	if [ -e /tmp/ready ]; then
+	if memtouch_bg -s 8 $n; then
 		pass "pvg-memtouch got $n MiB, 128 MiB beyond free memory"
 		a=$(actual)
 		lowest=$a
@@ -228,14 +220,7 @@ if [ "$(echo "$feat" | cut -c6)" != 1 ]; then
 else
 	pass "free page reporting negotiated (feature bit 5)"
 	rep0=$(pvstat reported_pages)
-	rm -f /tmp/ready
-	pvg-memtouch -w -r /tmp/ready 512 >/tmp/memtouch.out 2>&1 &
-	pid=$!
-	i=0
-	while [ ! -e /tmp/ready ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
-		sleep 0.2
-		i=$((i + 1))
-	done
+	memtouch_bg -w 512
 	host rss && peak=$(field kib "$reply")
 	kill -USR1 $pid 2>/dev/null
 	wait $pid && pass "pvg-memtouch touched, verified and freed 512 MiB" ||
