@@ -1,0 +1,2 @@
+pvgtest.balloon_total=pvballoon
+pvgtest.only=balloon-total
