@@ -252,6 +252,7 @@ enum pvballoon_warning {
 	PVB_WARN_STATS,
 	PVB_WARN_REPORT,
 	PVB_WARN_BAD_ACK,
+	PVB_WARN_PFN,
 };
 
 static struct dentry *pvballoon_debugfs_root;
@@ -581,6 +582,20 @@ static struct page *pvballoon_alloc_huge(struct pvballoon *b)
 	return page;
 }
 
+/* Give back the page just added to @req, which the host cannot be told of. */
+static void pvballoon_release_last(struct pvballoon *b,
+				   struct pvballoon_req *req, bool huge)
+{
+	LIST_HEAD(last);
+
+	list_move(req->pages.prev, &last);
+	if (huge)
+		req->huge--;
+	else
+		req->small--;
+	pvballoon_release(b, &last, false);
+}
+
 /* Whether the guest can still spare memory: above the reserve, no OOM. */
 static bool pvballoon_can_take(struct pvballoon *b)
 {
@@ -611,6 +626,7 @@ static unsigned long pvballoon_inflate(struct pvballoon *b, unsigned long want)
 	struct pvballoon_req *req = NULL;
 	unsigned long done = 0;
 	struct page *page;
+	unsigned int n;
 	bool huge;
 
 	b->huge_failed = !READ_ONCE(use_huge);
@@ -643,12 +659,20 @@ static unsigned long pvballoon_inflate(struct pvballoon *b, unsigned long want)
 			pvballoon_add_stat(b, PVB_SMALL_PAGES, 1);
 			huge = false;
 		}
-		req->n = pvballoon_put_pfns(req->pfns, req->n,
-					    PVBALLOON_REQ_PFNS,
-					    page_to_pfn(page),
-					    huge ? PVBALLOON_HUGE_PAGES : 1,
-					    b->le);
+		n = pvballoon_put_pfns(req->pfns, req->n, PVBALLOON_REQ_PFNS,
+				       page_to_pfn(page),
+				       huge ? PVBALLOON_HUGE_PAGES : 1, b->le);
 		list_add_tail(&page->lru, &req->pages);
+		if (n == req->n) {
+			/* Beyond the device's 32-bit page numbers: keep it. */
+			pvballoon_release_last(b, req, huge);
+			pvballoon_add_stat(b, PVB_ALLOC_FAILURES, 1);
+			if (!test_and_set_bit(PVB_WARN_PFN, &b->warned))
+				dev_warn(&b->vdev->dev,
+					 "guest memory above 16 TiB cannot be ballooned\n");
+			break;
+		}
+		req->n = n;
 		done += huge ? PVBALLOON_HUGE_PAGES : 1;
 		if (req->n + PVBALLOON_PAGES_PER_PAGE > PVBALLOON_REQ_PFNS) {
 			if (!pvballoon_send_req(b, PVBALLOON_VQ_INFLATE, req))
@@ -916,7 +940,9 @@ static bool pvballoon_tell_one(struct pvballoon *b, enum pvballoon_vq which,
 		return false;
 	req->n = pvballoon_put_pfns(req->pfns, 0, PVBALLOON_REQ_PFNS,
 				    page_to_pfn(page), 1, b->le);
-	return pvballoon_send_req(b, which, req) && pvballoon_drain(b, which);
+	/* A page the device cannot name is not migrated into the balloon. */
+	return req->n && pvballoon_send_req(b, which, req) &&
+	       pvballoon_drain(b, which);
 }
 
 static int pvballoon_migrate(struct balloon_dev_info *bdev,
