@@ -136,34 +136,8 @@ def balloon_boot(name, driver, args, kernel, initrd, cycle):
     pvgtest.say('balloon %s boot of %s (%s)' % (name, args.base, driver))
     rc, secs = pvgtest.boot('tcg', kernel, initrd, append, QEMU_ARGS, outdir,
                             args.timeout, agent=True)
-    ok, meaning = pvgtest.verdict(rc)
-    problems = pvgtest.scan_console(bench.read(os.path.join(outdir,
-                                                            'console.log')))
-    values, errors, done = bench.parse_bench(
-        bench.read(os.path.join(outdir, 'data.log')))
-    if not (ok and done and not errors and not problems):
-        print('bench-balloon: %s boot failed: %s after %.0f s'
-              % (name, meaning, secs))
-        for e in errors + problems:
-            print('    %s' % e)
-        if not done and not errors:
-            print('    the benchmark did not finish')
-        sys.exit('bench-balloon: no results (logs in %s)' % outdir)
-    pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
-    runs = {}
-    for suite, metric, _, _, _, _ in SUITES:
-        v = values.get((suite, metric), [])
-        if len(v) < args.runs:
-            sys.exit('bench-balloon: %s boot: %d of %d %s runs reported '
-                     '(logs in %s)' % (name, len(v), args.runs, suite,
-                                       outdir))
-        if min(v) <= 0:
-            sys.exit('bench-balloon: %s boot: %s reported %s (logs in %s)'
-                     % (name, suite, bench.fmt(min(v)), outdir))
-        runs[suite] = v
-        print('    %-9s %-15s %s' % (name, suite,
-                                     ' '.join(bench.fmt(x) for x in v)))
-    return runs
+    return bench.boot_runs('bench-balloon', name, outdir, rc, secs,
+                           [(s[0], s[1]) for s in SUITES], args.runs)
 
 
 def records(medians, floor):

@@ -98,32 +98,41 @@ def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
     rc, secs = pvgtest.boot_retrying('%s/%s' % (args.base, name), accel,
                                      kernel, initrd, append, QEMU_ARGS,
                                      outdir, args.timeout)
+    return boot_runs('bench', name, outdir, rc, secs,
+                     [(s[0], s[1]) for s in SUITES if s[0] in args.suites],
+                     args.runs)
+
+
+def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
+    """The results of one benchmark boot: {suite: [values]} for each
+    (suite, metric) of wanted, or exit.  The boot must have passed, finished
+    its benchmarks without an error line, left a console free of kernel
+    error reports, and given each suite runs positive values."""
     ok, meaning = pvgtest.verdict(rc)
     problems = pvgtest.scan_console(read(os.path.join(outdir, 'console.log')))
     values, errors, done = parse_bench(read(os.path.join(outdir, 'data.log')))
     if not (ok and done and not errors and not problems):
-        print('bench: %s boot failed: %s after %.0f s' % (name, meaning, secs))
+        print('%s: %s boot failed: %s after %.0f s'
+              % (tool, name, meaning, secs))
         for e in errors + problems:
             print('    %s' % e)
         if not done and not errors:
             print('    the benchmarks did not finish')
-        sys.exit('bench: no results (logs in %s)' % outdir)
+        sys.exit('%s: no results (logs in %s)' % (tool, outdir))
     pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
-    runs = {}
-    for suite, metric, _, _, _ in SUITES:
-        if suite not in args.suites:
-            continue
+    out = {}
+    for suite, metric in wanted:
         v = values.get((suite, metric), [])
-        if len(v) < args.runs:
-            sys.exit('bench: %s boot: %d of %d %s runs reported (logs in %s)'
-                     % (name, len(v), args.runs, suite, outdir))
+        if len(v) < runs:
+            sys.exit('%s: %s boot: %d of %d %s runs reported (logs in %s)'
+                     % (tool, name, len(v), runs, suite, outdir))
         if min(v) <= 0:
-            sys.exit('bench: %s boot: %s reported %s (logs in %s)'
-                     % (name, suite, fmt(min(v)), outdir))
-        runs[suite] = v
-        print('    %-8s %s: %s' % (suite, metric,
-                                   ' '.join(fmt(x) for x in v)))
-    return runs
+            sys.exit('%s: %s boot: %s reported %s (logs in %s)'
+                     % (tool, name, suite, fmt(min(v)), outdir))
+        out[suite] = v
+        print('    %-9s %-15s %s' % (name, suite,
+                                     ' '.join(fmt(x) for x in v)))
+    return out
 
 
 def fmt(x):

@@ -270,9 +270,11 @@ static void pvballoon_add_stat(struct pvballoon *b, enum pvballoon_stat s,
 	WRITE_ONCE(b->st[s], b->st[s] + v);
 }
 
+/* Pages in the balloon; also read without @lock, by sysfs and debugfs. */
 static unsigned long pvballoon_held(struct pvballoon *b)
 {
-	return b->huge_held * PVBALLOON_HUGE_PAGES + b->small_held;
+	return READ_ONCE(b->huge_held) * PVBALLOON_HUGE_PAGES +
+	       READ_ONCE(b->small_held);
 }
 
 /* Memory the balloon leaves the guest, in pages: the parameter or 1/32. */
@@ -332,6 +334,12 @@ static void pvballoon_account(struct pvballoon *b, struct page *page, long n)
 
 /* ------------------------------------------------------------ the requests */
 
+static struct pvballoon_req *pvballoon_reqs(struct pvballoon *b,
+					    enum pvballoon_vq which)
+{
+	return which == PVBALLOON_VQ_INFLATE ? b->inflate : b->deflate;
+}
+
 static void pvballoon_req_reset(struct pvballoon_req *req)
 {
 	req->n = 0;
@@ -350,20 +358,22 @@ static void pvballoon_kick(struct pvballoon *b, struct virtqueue *vq)
 	virtqueue_kick(vq);
 }
 
-static int pvballoon_send(struct pvballoon *b, struct virtqueue *vq,
-			  struct pvballoon_req *req)
+/* Give a filled request to the host; false when the queue refused it. */
+static bool pvballoon_send(struct pvballoon *b, enum pvballoon_vq which,
+			   struct pvballoon_req *req)
 {
+	struct virtqueue *vq = b->vqs[which];
 	struct scatterlist sg;
-	int err;
 
 	sg_init_one(&sg, req->pfns, req->n * sizeof(req->pfns[0]));
-	err = virtqueue_add_outbuf(vq, &sg, 1, req, GFP_KERNEL);
-	if (err)
-		return err;
+	if (virtqueue_add_outbuf(vq, &sg, 1, req, GFP_KERNEL))
+		return false;
 	req->busy = true;
 	req->sent = ktime_get();
 	pvballoon_kick(b, vq);
-	return 0;
+	pvballoon_add_stat(b, which == PVBALLOON_VQ_INFLATE ?
+			   PVB_INFLATE_REQUESTS : PVB_DEFLATE_REQUESTS, 1);
+	return true;
 }
 
 /* Free a 2 MiB chunk back to the guest. */
@@ -431,8 +441,7 @@ static void pvballoon_inflate_done(struct pvballoon *b,
 static void pvballoon_reap(struct pvballoon *b, enum pvballoon_vq which)
 {
 	struct virtqueue *vq = b->vqs[which];
-	struct pvballoon_req *reqs = which == PVBALLOON_VQ_INFLATE ?
-				     b->inflate : b->deflate;
+	struct pvballoon_req *reqs = pvballoon_reqs(b, which);
 	struct pvballoon_req *req;
 	unsigned int len;
 	u64 ns;
@@ -499,8 +508,7 @@ static bool pvballoon_wait(struct pvballoon *b, enum pvballoon_vq which,
 			   bool (*done)(struct pvballoon_req *reqs),
 			   unsigned int timeout_ms)
 {
-	struct pvballoon_req *reqs = which == PVBALLOON_VQ_INFLATE ?
-				     b->inflate : b->deflate;
+	struct pvballoon_req *reqs = pvballoon_reqs(b, which);
 	struct virtqueue *vq = b->vqs[which];
 	unsigned long end = jiffies + msecs_to_jiffies(timeout_ms);
 
@@ -532,8 +540,7 @@ static bool pvballoon_any_idle(struct pvballoon_req *reqs)
 static struct pvballoon_req *pvballoon_get_req(struct pvballoon *b,
 					       enum pvballoon_vq which)
 {
-	struct pvballoon_req *reqs = which == PVBALLOON_VQ_INFLATE ?
-				     b->inflate : b->deflate;
+	struct pvballoon_req *reqs = pvballoon_reqs(b, which);
 	unsigned int timeout = READ_ONCE(ack_timeout_ms);
 
 	if (pvballoon_wait(b, which, pvballoon_any_idle, timeout))
@@ -582,35 +589,11 @@ static struct page *pvballoon_alloc_huge(struct pvballoon *b)
 	return page;
 }
 
-/* Give back the page just added to @req, which the host cannot be told of. */
-static void pvballoon_release_last(struct pvballoon *b,
-				   struct pvballoon_req *req, bool huge)
-{
-	LIST_HEAD(last);
-
-	list_move(req->pages.prev, &last);
-	if (huge)
-		req->huge--;
-	else
-		req->small--;
-	pvballoon_release(b, &last, false);
-}
-
 /* Whether the guest can still spare memory: above the reserve, no OOM. */
 static bool pvballoon_can_take(struct pvballoon *b)
 {
 	return !READ_ONCE(b->pressure) &&
 	       si_mem_available() > (long)pvballoon_reserve();
-}
-
-static bool pvballoon_send_req(struct pvballoon *b, enum pvballoon_vq which,
-			       struct pvballoon_req *req)
-{
-	if (pvballoon_send(b, b->vqs[which], req))
-		return false;
-	pvballoon_add_stat(b, which == PVBALLOON_VQ_INFLATE ?
-			   PVB_INFLATE_REQUESTS : PVB_DEFLATE_REQUESTS, 1);
-	return true;
 }
 
 /*
@@ -638,7 +621,7 @@ static unsigned long pvballoon_inflate(struct pvballoon *b, unsigned long want)
 		}
 		huge = !b->huge_failed && want - done >= PVBALLOON_HUGE_PAGES;
 		if (huge && PVBALLOON_REQ_PFNS - req->n < huge_pfns) {
-			if (!pvballoon_send_req(b, PVBALLOON_VQ_INFLATE, req))
+			if (!pvballoon_send(b, PVBALLOON_VQ_INFLATE, req))
 				break;
 			req = NULL;
 			continue;
@@ -646,26 +629,25 @@ static unsigned long pvballoon_inflate(struct pvballoon *b, unsigned long want)
 		if (done % PVBALLOON_HUGE_PAGES == 0 && !pvballoon_can_take(b))
 			break;
 		page = huge ? pvballoon_alloc_huge(b) : NULL;
-		if (page) {
-			req->huge++;
-			pvballoon_add_stat(b, PVB_HUGE_CHUNKS, 1);
-		} else {
+		if (!page) {
+			huge = false;
 			page = balloon_page_alloc();
 			if (!page) {
 				pvballoon_add_stat(b, PVB_ALLOC_FAILURES, 1);
 				break;
 			}
-			req->small++;
-			pvballoon_add_stat(b, PVB_SMALL_PAGES, 1);
-			huge = false;
 		}
+		list_add_tail(&page->lru, &req->pages);
 		n = pvballoon_put_pfns(req->pfns, req->n, PVBALLOON_REQ_PFNS,
 				       page_to_pfn(page),
 				       huge ? PVBALLOON_HUGE_PAGES : 1, b->le);
-		list_add_tail(&page->lru, &req->pages);
 		if (n == req->n) {
 			/* Beyond the device's 32-bit page numbers: keep it. */
-			pvballoon_release_last(b, req, huge);
+			list_del(&page->lru);
+			if (huge)
+				pvballoon_free_huge(page);
+			else
+				put_page(page);
 			pvballoon_add_stat(b, PVB_ALLOC_FAILURES, 1);
 			if (!test_and_set_bit(PVB_WARN_PFN, &b->warned))
 				dev_warn(&b->vdev->dev,
@@ -673,14 +655,19 @@ static unsigned long pvballoon_inflate(struct pvballoon *b, unsigned long want)
 			break;
 		}
 		req->n = n;
+		if (huge)
+			req->huge++;
+		else
+			req->small++;
+		pvballoon_add_stat(b, huge ? PVB_HUGE_CHUNKS : PVB_SMALL_PAGES, 1);
 		done += huge ? PVBALLOON_HUGE_PAGES : 1;
 		if (req->n + PVBALLOON_PAGES_PER_PAGE > PVBALLOON_REQ_PFNS) {
-			if (!pvballoon_send_req(b, PVBALLOON_VQ_INFLATE, req))
+			if (!pvballoon_send(b, PVBALLOON_VQ_INFLATE, req))
 				break;
 			req = NULL;
 		}
 	}
-	if (req && req->n && !pvballoon_send_req(b, PVBALLOON_VQ_INFLATE, req)) {
+	if (req && req->n && !pvballoon_send(b, PVBALLOON_VQ_INFLATE, req)) {
 		/* The host cannot be told: the pages stay the guest's. */
 		done -= req->huge * PVBALLOON_HUGE_PAGES + req->small;
 		pvballoon_release(b, &req->pages, false);
@@ -777,7 +764,7 @@ static unsigned long pvballoon_deflate(struct pvballoon *b, unsigned long want)
 		done += moved;
 		if (!tell_first)
 			pvballoon_release(b, &req->pages, true);
-		if (!pvballoon_send_req(b, PVBALLOON_VQ_DEFLATE, req)) {
+		if (!pvballoon_send(b, PVBALLOON_VQ_DEFLATE, req)) {
 			/* The pages are the guest's; only the hint is lost. */
 			pvballoon_release(b, &req->pages, true);
 			pvballoon_req_reset(req);
@@ -941,7 +928,7 @@ static bool pvballoon_tell_one(struct pvballoon *b, enum pvballoon_vq which,
 	req->n = pvballoon_put_pfns(req->pfns, 0, PVBALLOON_REQ_PFNS,
 				    page_to_pfn(page), 1, b->le);
 	/* A page the device cannot name is not migrated into the balloon. */
-	return req->n && pvballoon_send_req(b, which, req) &&
+	return req->n && pvballoon_send(b, which, req) &&
 	       pvballoon_drain(b, which);
 }
 
@@ -1126,10 +1113,9 @@ static ssize_t size_bytes_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
 	struct pvballoon *b = dev_to_virtio(dev)->priv;
-	unsigned long held = READ_ONCE(b->huge_held) * PVBALLOON_HUGE_PAGES +
-			     READ_ONCE(b->small_held);
 
-	return sysfs_emit(buf, "%llu\n", pvballoon_pages_to_bytes(held));
+	return sysfs_emit(buf, "%llu\n",
+			  pvballoon_pages_to_bytes(pvballoon_held(b)));
 }
 static DEVICE_ATTR_RO(size_bytes);
 
@@ -1161,8 +1147,7 @@ static int pvballoon_stats_show(struct seq_file *m, void *unused)
 			   READ_ONCE(b->st[i]));
 	seq_printf(m, "huge_held %lu\n", READ_ONCE(b->huge_held));
 	seq_printf(m, "small_held %lu\n", READ_ONCE(b->small_held));
-	seq_printf(m, "size_pages %lu\n", READ_ONCE(b->huge_held) *
-		   PVBALLOON_HUGE_PAGES + READ_ONCE(b->small_held));
+	seq_printf(m, "size_pages %lu\n", pvballoon_held(b));
 	seq_printf(m, "target_pages %lu\n",
 		   (unsigned long)READ_ONCE(b->target) / PVBALLOON_PAGES_PER_PAGE);
 	seq_printf(m, "holdoff_active %d\n", READ_ONCE(b->holdoff_until) &&
@@ -1342,6 +1327,7 @@ out_free_reqs:
 static void pvballoon_empty(struct pvballoon *b)
 {
 	unsigned int i;
+	LIST_HEAD(left);
 
 	mutex_lock(&b->lock);
 	while (pvballoon_held(b) && pvballoon_deflate(b, pvballoon_held(b)))
@@ -1361,25 +1347,13 @@ static void pvballoon_empty(struct pvballoon *b)
 		b->inflate[i].busy = false;
 		b->deflate[i].busy = false;
 	}
-	while (b->huge_held) {
-		struct page *page = list_first_entry(&b->huge_list,
-						     struct page, lru);
-
-		list_del(&page->lru);
-		b->huge_held--;
-		count_vm_events(BALLOON_DEFLATE, PVBALLOON_HUGE_PAGES);
-		pvballoon_account(b, page, PVBALLOON_HUGE_PAGES);
-		pvballoon_free_huge(page);
-	}
-	while (b->small_held) {
-		struct page *page = balloon_page_dequeue(&b->bdev);
-
-		if (!page)
-			break;
-		b->small_held--;
-		pvballoon_account(b, page, 1);
-		put_page(page);
-	}
+	/* What the host did not take back: chunks, then 4 KiB pages. */
+	count_vm_events(BALLOON_DEFLATE, b->huge_held * PVBALLOON_HUGE_PAGES);
+	b->huge_held = 0;
+	list_splice_init(&b->huge_list, &left);
+	b->small_held -= balloon_page_list_dequeue(&b->bdev, &left,
+						   b->small_held);
+	pvballoon_release(b, &left, true);
 	mutex_unlock(&b->lock);
 }
 

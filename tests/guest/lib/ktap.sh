@@ -37,8 +37,12 @@ param() {
 # field NAME LINE: the value of NAME=VALUE in a line of such pairs.
 field() { echo "$2" | tr ' ,' '\n\n' | sed -n "s/^$1=//p"; }
 
-# counter NAME FILE: one counter from a copy of pvguest's debugfs counters.
+# counter NAME FILE: the value of NAME in a file of "NAME VALUE" lines (a
+# copy of pvguest's debugfs counters, /proc/vmstat, a driver's stats).
 counter() { awk -v c="$1" '$1 == c { print $2 }' "$2"; }
+# mem KEY: a /proc/meminfo value in KiB.  vmev NAME: a /proc/vmstat value.
+mem() { counter "$1:" /proc/meminfo; }
+vmev() { counter "$1" /proc/vmstat; }
 
 # bench_module: load pvg_bench.ko (tests/modules/) unless it is loaded.
 PVG_BENCH=/sys/kernel/debug/pvg_bench
@@ -133,26 +137,25 @@ balloon_use() {
 	return 1
 }
 
+# balloon_actual: query-balloon's guest RAM size in bytes (the host agent's
+# "actual"); nothing, and the reason on stderr, when the agent fails.
+balloon_actual() {
+	host query-balloon || { echo "query-balloon: $reply" >&2; return 1; }
+	field actual "$reply"
+}
+
 # populate: touch all free memory but 24 MiB and free it again, so that the
 # host has populated every page a balloon may take.  Two passes: pages just
 # freed can sit on per-CPU lists that MemAvailable does not count, and the
 # first pass's allocations use them up.  Returns pvg-memtouch's failure.
 populate() {
 	local avail n pid i rc=0
-	avail() { echo $(($(awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo) / 1024 - 24)); }
-	n=$(avail)
-	rm -f /tmp/.populated
-	pvg-memtouch -q -p -w -r /tmp/.populated $n &
-	pid=$!
-	i=0
-	while [ ! -e /tmp/.populated ] && kill -0 $pid 2>/dev/null && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	avail() { echo $(($(mem MemAvailable) / 1024 - 24)); }
+	memtouch_bg -q -p -w "$(avail)"
 	n=$(avail)
 	[ $n -gt 0 ] && { pvg-memtouch -q -p $n || rc=1; }
 	kill -USR1 $pid 2>/dev/null
-	wait $pid || rc=1
+	wait $pid || { rc=1; cat /tmp/memtouch.out >&2; }
 	return $rc
 }
 

@@ -15,9 +15,6 @@ if [ -z "$drv" ]; then
 fi
 MiB=1048576
 D=/sys/bus/virtio/drivers
-mem() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
-vmev() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
-actual() { host query-balloon && field actual "$reply"; }
 
 host_ok || { fail "host agent answers" "$reply"; exit 0; }
 balloon_use "$drv" || { fail "$drv drives the balloon device" "$reply"; exit 0; }
@@ -28,7 +25,7 @@ feat=$(cat /sys/bus/virtio/devices/$dev/features)
 	pass "DEFLATE_ON_OOM not negotiated (feature bit 2)" ||
 	fail "DEFLATE_ON_OOM not negotiated (feature bit 2)" "features $feat"
 
-ram=$(actual)
+ram=$(balloon_actual)
 t0=$(mem MemTotal)
 i0=$(vmev balloon_inflate)
 take=$((256 * MiB))
