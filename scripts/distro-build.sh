@@ -54,14 +54,15 @@ kernel_env
 stage "configuring $base with Debian's config plus our options"
 cp "$cdir/config" "$obj/.config"
 # Debian signs with its own key; the build would want that file.
-"$src/scripts/config" --file "$obj/.config" --enable PVGUEST --module PVBALLOON \
+"$src/scripts/config" --file "$obj/.config" --enable PVGUEST --module PVBALLOON --module PVBLOCK \
 	--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
 	--set-str MODULE_SIG_KEY "certs/signing_key.pem"
 kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
 missing=
 grep -q '^CONFIG_PVGUEST=y' "$obj/.config" || missing="CONFIG_PVGUEST=y did not land"
 grep -q '^CONFIG_PVBALLOON=m' "$obj/.config" || missing="$missing CONFIG_PVBALLOON=m did not land"
-ktap_result "Debian $base config takes CONFIG_PVGUEST=y and CONFIG_PVBALLOON=m" "$missing"
+grep -q '^CONFIG_PVBLOCK=m' "$obj/.config" || missing="$missing CONFIG_PVBLOCK=m did not land"
+ktap_result "Debian $base config takes CONFIG_PVGUEST=y, CONFIG_PVBALLOON=m and CONFIG_PVBLOCK=m" "$missing"
 
 stage "building our directories in Debian's $base config (prepare takes a while)"
 if ! out=$(kmake "$src" "$obj" -s -j"$(nproc)" prepare 2>&1); then

@@ -1,1 +1,1 @@
-pvgtest.kunit=pvguest-detect,pvguest-ops,pvguest-ipi,pvballoon
+pvgtest.kunit=pvguest-detect,pvguest-ops,pvguest-ipi,pvballoon,pvblock
