@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 declare -A need=(
-	[build]="gcc make flex bison bc cpio kmod libelf-dev libssl-dev xz-utils rsync ccache perl python3 patch quilt busybox-static libc6-dev"
+	[build]="gcc make flex bison bc cpio kmod libelf-dev libssl-dev xz-utils rsync ccache perl python3 patch quilt busybox-static libc6-dev fio e2fsprogs util-linux"
 	[run]="qemu-system-x86 qemu-utils busybox-static python3 cpio gzip"
 	[check]="qemu-system-x86 qemu-utils python3 quilt sparse coccinelle ocaml-nox git dwarves"
 )

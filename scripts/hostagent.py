@@ -35,12 +35,44 @@ time, in order.  Sizes are bytes, times host milliseconds (monotonic clock).
   qom-set PATH PROP VALUE           ok                    (VALUE: JSON or string)
   qom-get PATH PROP                 ok value=JSON
 
+Block devices (the block scenarios, tests/guest/tests/60-block.sh):
+
+  block-resize NODE BYTES           ok size=BYTES
+      QMP block_resize of the block node NODE (a -blockdev node-name); the
+      guest's disk learns its new capacity by a config change interrupt
+  blockstats DEVID                  ok rd_operations=N flush_operations=N ...
+      every integer counter query-blockstats has for the device DEVID (its
+      backend: QEMU counts each guest request once, whatever the nodes below)
+  block-cache DEVID                 ok writeback=0|1 direct=0|1 no-flush=0|1
+      the cache mode query-block shows for the device's backend: writeback
+      follows the guest's virtio-blk WCE setting (config-wce=on)
+  allocated NAME                    ok bytes=N size=N
+      host disk space of the scenario's image OUT/NAME.img ("disk NAME ..."
+      in NAME.host): st_blocks * 512, and its size; for thin provisioning
+  device-del DEVID TIMEOUT_S        ok ms=N
+      QMP device_del, then wait for the DEVICE_DELETED event of DEVID: PCI
+      hot-unplug through ACPI, so the guest's driver lets go of it first
+  qemu-io NODE CMD ARG...           ok [out=TEXT]
+      HMP "qemu-io NODE 'CMD ARG...'" on a block node (its node-name; QEMU
+      7.2's "qemu-io -d DEVID" finds no backend on a virtio-blk-pci proxy),
+      for a blkdebug node at or below it: "break EVENT TAG" suspends the
+      next request that reaches EVENT (write_aio, read_aio: emitted by a raw
+      format node over blkdebug), "resume TAG" lets it go on, "remove_break
+      TAG".  qemu-io's complaints ("Error: ...", "Could not ...") are an
+      err.  wait_break is refused: it polls with QEMU's big lock held, so
+      under TCG the vCPU that would send the request never runs (seen: the
+      guest froze and QMP stopped answering).
+      Beware: while a request is suspended, a guest that resets the device
+      hangs QEMU for good (virtio_blk_reset drains with the big lock held,
+      so the monitor never reads the "resume").
+
 A failed wait replies "err timeout ..." with what was last seen.  Every
 request and reply is logged to the log file given to the agent.
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -108,6 +140,32 @@ class QMP:
                     name, r['error'].get('desc', r['error'])))
             return r.get('return')
 
+    def wait_event(self, match, timeout):
+        """The first event (kept or arriving within timeout seconds) for
+        which match(event) is true, taken out of self.events; AgentError
+        after timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events:
+                if match(e):
+                    self.events.remove(e)
+                    return e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AgentError('timeout after %d s' % timeout)
+            self.sock.settimeout(left)
+            try:
+                r = self._read()
+            except AgentError:
+                if time.monotonic() < deadline:
+                    raise
+                continue
+            finally:
+                self.sock.settimeout(self.timeout)
+            if 'event' in r:
+                self.events.append(r)
+                del self.events[:-100]
+
 
 def read_rss_kib(pid):
     with open('/proc/%d/status' % pid) as f:
@@ -155,10 +213,11 @@ class Handler:
     """Carries out requests against one QEMU: its QMP client and its pid.
     Separate from the socket plumbing so it can be tested alone."""
 
-    def __init__(self, qmp, pid, clock=time.monotonic):
+    def __init__(self, qmp, pid, clock=time.monotonic, files_dir=None):
         self.qmp = qmp
         self.pid = pid
         self.clock = clock
+        self.files_dir = files_dir      # where the scenario's images are
         self.last_target = None         # (bytes, host time it was sent)
 
     def handle(self, cmd, args):
@@ -172,9 +231,12 @@ class Handler:
     def _arity_ok(fn, args):
         import inspect
         sig = inspect.signature(fn)
-        need = sum(1 for p in sig.parameters.values()
-                   if p.default is inspect.Parameter.empty)
-        if not need <= len(args) <= len(sig.parameters):
+        params = sig.parameters.values()
+        need = sum(1 for p in params if p.default is inspect.Parameter.empty
+                   and p.kind != p.VAR_POSITIONAL)
+        most = (float('inf') if any(p.kind == p.VAR_POSITIONAL
+                                    for p in params) else len(params))
+        if not need <= len(args) <= most:
             raise AgentError('%s takes %s' % (fn.__name__[3:].replace(
                 '_', '-'), ' '.join(p.upper() for p in sig.parameters)))
         return True
@@ -294,6 +356,81 @@ class Handler:
         v = self.qmp.cmd('qom-get', path=self._path(dev), property=prop)
         return 'value=%s' % json.dumps(v, separators=(',', ':'))
 
+    # ------------------------------------------------------------ block
+
+    def do_block_resize(self, node, nbytes):
+        v = to_int(nbytes, 'bytes', 512)
+        self.qmp.cmd('block_resize', **{'node-name': node, 'size': v})
+        return 'size=%d' % v
+
+    def do_blockstats(self, dev):
+        # 7.2 names a -device's backend by its QOM path, e.g.
+        # /machine/peripheral/data0/virtio-backend; "device" is empty for
+        # -blockdev nodes.
+        for e in self.qmp.cmd('query-blockstats'):
+            if self._qdev_match(dev, e):
+                return ' '.join('%s=%d' % (k, v) for k, v in
+                                sorted(e['stats'].items())
+                                if isinstance(v, int) and
+                                not isinstance(v, bool))
+        raise AgentError('no block device %s in query-blockstats' % dev)
+
+    def _qdev_match(self, dev, entry):
+        path = self._path(dev).rstrip('/') + '/'
+        qdev = (entry.get('qdev') or '').rstrip('/') + '/'
+        return qdev.startswith(path) or entry.get('device') == dev
+
+    def do_block_cache(self, dev):
+        for e in self.qmp.cmd('query-block'):
+            if self._qdev_match(dev, e) and 'inserted' in e:
+                c = e['inserted']['cache']
+                return 'writeback=%d direct=%d no-flush=%d' % (
+                    c['writeback'], c['direct'], c['no-flush'])
+        raise AgentError('no block device %s in query-block' % dev)
+
+    def do_allocated(self, name):
+        if not self.files_dir:
+            raise AgentError('this scenario has no disk images')
+        if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$', name):
+            raise AgentError('bad image name %r' % name)
+        try:
+            st = os.stat(os.path.join(self.files_dir, name + '.img'))
+        except OSError as e:
+            raise AgentError('%s.img: %s' % (name, e.strerror))
+        return 'bytes=%d size=%d' % (st.st_blocks * 512, st.st_size)
+
+    def do_device_del(self, dev, timeout_s):
+        t = to_int(timeout_s, 'timeout', 1, MAX_TIMEOUT_S)
+        # An event of an earlier removal of the same id must not count.
+        self.qmp.events = [e for e in self.qmp.events
+                           if e.get('event') != 'DEVICE_DELETED']
+        start = self.clock()
+        self.qmp.cmd('device_del', id=dev)
+        try:
+            self.qmp.wait_event(
+                lambda e: e.get('event') == 'DEVICE_DELETED' and
+                e.get('data', {}).get('device') == dev, t)
+        except AgentError:
+            raise AgentError('no DEVICE_DELETED for %s in %d s (the guest '
+                             'did not release it)' % (dev, t))
+        return 'ms=%d' % round((self.clock() - start) * 1000)
+
+    def do_qemu_io(self, node, *words):
+        if not words:
+            raise AgentError('qemu-io takes NODE CMD ARG...')
+        if words[0] == 'wait_break':
+            raise AgentError('wait_break would hang QEMU (it polls with the '
+                             'big lock held); not offered')
+        if any(set(w) & set('"\\\'') for w in words):
+            raise AgentError('no quotes in qemu-io commands')
+        out = self.qmp.cmd('human-monitor-command', **{
+            'command-line': 'qemu-io %s "%s"' % (node, ' '.join(words))})
+        out = ' '.join((out or '').split())
+        if re.search(r'Could not|[Ee]rror|[Uu]nknown|not found|[Ii]nvalid',
+                     out):
+            raise AgentError(out)
+        return 'out=%s' % out if out else ''
+
 
 class Agent:
     """Listens on two unix sockets for QEMU, then serves the guest's
@@ -303,8 +440,9 @@ class Agent:
     ... run QEMU ...; agent.stop()
     """
 
-    def __init__(self, log, connect_timeout=60):
+    def __init__(self, log, connect_timeout=60, files_dir=None):
         self.logpath = log
+        self.files_dir = files_dir      # the scenario's disk images
         self.connect_timeout = connect_timeout
         # Unix socket paths are limited to 107 bytes: keep them short.
         self.dir = tempfile.mkdtemp(prefix='pvg-agent-')
@@ -363,7 +501,7 @@ class Agent:
             cred = ssock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                     struct.calcsize('3i'))
             pid = struct.unpack('3i', cred)[0]
-            handler = Handler(QMP(qsock), pid)
+            handler = Handler(QMP(qsock), pid, files_dir=self.files_dir)
             self.note('connected to QEMU pid %d' % pid)
             self._serve(ssock, handler)
         except (AgentError, OSError) as e:

@@ -228,7 +228,8 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
             cmd = ['qemu-system-x86_64', '-accel', 'tcg',
                    '-cpu', opts.get('-cpu', 'max')]
         if agent:
-            host = hostagent.Agent(os.path.join(outdir, 'agent.log'))
+            host = hostagent.Agent(os.path.join(outdir, 'agent.log'),
+                                   files_dir=outdir)
             append += ' ' + host.KERNEL_ARG
         cmd += ['-smp', smp, '-m', mem, '-nodefaults', '-display', 'none',
                 '-no-reboot', '-nic', 'none',
@@ -393,20 +394,93 @@ def scenarios():
     return out
 
 
-HOST_SERVICES = ('agent',)
+HOST_SERVICES = ('agent', 'disk', 'initrd')
+DISK_FILLS = ('zero', 'sectors')
+
+
+def parse_size(word):
+    """Bytes of a size: a number with an optional K, M or G (binary)."""
+    m = re.match(r'^(\d+)([KMG]?)$', word)
+    if not m:
+        raise ValueError('size "%s" is not a number with K, M or G' % word)
+    return int(m.group(1)) << {'': 0, 'K': 10, 'M': 20, 'G': 30}[m.group(2)]
 
 
 def host_services(name):
-    """What a scenario asks of the host (NAME.host, one word a line):
-    "agent" runs scripts/hostagent.py for the guest's tests."""
-    words = []
-    for line in read_list(os.path.join(SCEN, name + '.host')):
-        words += line.split()
-    unknown = set(words) - set(HOST_SERVICES)
-    if unknown:
-        sys.exit('pvgtest: %s.host: unknown service(s) %s (known: %s)' % (
-            name, ', '.join(sorted(unknown)), ', '.join(HOST_SERVICES)))
-    return words
+    """What a scenario asks of the host (NAME.host, one request a line):
+
+      agent                  run scripts/hostagent.py for the guest's tests
+      disk NAME SIZE [FILL]  a fresh raw image OUT/NAME.img before each boot
+                             (OUT: the scenario's output directory, @OUT@ in
+                             NAME.qemu), SIZE bytes with K, M or G; FILL
+                             "zero" (default): sparse, all holes; "sectors":
+                             every 512-byte sector starts with the line
+                             "pvgtest sector N" (N its number), zeros after
+      initrd LAYER           append build/tools/initramfs-LAYER.cpio.gz
+                             (scripts/mkinitramfs.sh) to the initramfs
+
+    Returns dict(agent=bool, disks=[(name, bytes, fill)], layers=[...])."""
+    spec = dict(agent=False, disks=[], layers=[])
+    where = name + '.host'
+    for line in read_list(os.path.join(SCEN, where)):
+        w = line.split()
+        try:
+            if w == ['agent']:
+                spec['agent'] = True
+            elif w[0] == 'disk' and len(w) in (3, 4):
+                fill = w[3] if len(w) == 4 else 'zero'
+                if not re.match(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$', w[1]):
+                    raise ValueError('bad disk name "%s"' % w[1])
+                if fill not in DISK_FILLS:
+                    raise ValueError('fill "%s" is not one of %s'
+                                     % (fill, ', '.join(DISK_FILLS)))
+                spec['disks'].append((w[1], parse_size(w[2]), fill))
+            elif w[0] == 'initrd' and len(w) == 2:
+                spec['layers'].append(w[1])
+            else:
+                raise ValueError('unknown request "%s" (known: %s)'
+                                 % (line, ', '.join(HOST_SERVICES)))
+        except ValueError as e:
+            sys.exit('pvgtest: %s: %s' % (where, e))
+    return spec
+
+
+def make_disk(path, size, fill):
+    """A new raw image: sparse, or each sector labelled (see host_services).
+    Every boot starts from a fresh one, whatever the last boot wrote."""
+    if os.path.exists(path):
+        os.unlink(path)
+    with open(path, 'wb') as f:
+        if fill == 'sectors':
+            for n in range(size // 512):
+                label = b'pvgtest sector %d\n' % n
+                f.write(label + bytes(512 - len(label)))
+        f.truncate(size)
+
+
+def initrd_with(initrd, layers):
+    """The initramfs with the named layers appended (the kernel unpacks
+    concatenated cpio archives in order): INITRD+LAYER....cpio.gz next to
+    it, remade when a part is newer; initrd itself when there are none."""
+    if not layers:
+        return initrd
+    parts = [initrd] + [os.path.join(BUILD, 'tools', 'initramfs-%s.cpio.gz'
+                                     % l) for l in layers]
+    for part in parts:
+        if not os.path.exists(part):
+            sys.exit('pvgtest: %s missing (scripts/mkinitramfs.sh makes it)'
+                     % part)
+    out = re.sub(r'(\.cpio\.gz)?$', '', initrd, count=1)
+    out += ''.join('+' + l for l in layers) + '.cpio.gz'
+    if os.path.exists(out) and all(os.path.getmtime(p) <= os.path.getmtime(out)
+                                   for p in parts):
+        return out
+    with open(out + '.tmp', 'wb') as o:
+        for part in parts:
+            with open(part, 'rb') as i:
+                shutil.copyfileobj(i, o, 1 << 20)
+    os.rename(out + '.tmp', out)
+    return out
 
 
 def run_scenario(base, name, needs, accel, kernels, timeout):
@@ -418,13 +492,27 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
                       read_list(os.path.join(SCEN, 'CFcommon.boot')) +
                       read_list(frag + '.boot'))
+    outdir = os.path.join(OUT, 'check', base, name)
+    spec = host_services(name)
+    if accel == 'nested' and spec['disks']:
+        sys.exit('pvgtest: %s: disk images need QEMU started here, not in '
+                 'a nested L1' % name)
+    os.makedirs(outdir, exist_ok=True)
+    for disk, size, fill in spec['disks']:
+        make_disk(os.path.join(outdir, disk + '.img'), size, fill)
+    initrd = initrd_with(initrd, spec['layers'])
     qargs = []
     for line in read_list(frag + '.qemu'):
-        qargs += shlex.split(line)
-    outdir = os.path.join(OUT, 'check', base, name)
+        qargs += [a.replace('@OUT@', os.path.abspath(outdir))
+                  for a in shlex.split(line)]
     rc, secs = boot_retrying('%s/%s' % (base, name), accel, kernel, initrd,
                              append, qargs, outdir, timeout,
-                             agent='agent' in host_services(name))
+                             agent=spec['agent'])
+    # Images of a passing boot are of no more use (up to a few hundred MiB
+    # each); a failing boot's stay for a look.
+    if verdict(rc)[0]:
+        for disk, _, _ in spec['disks']:
+            os.unlink(os.path.join(outdir, disk + '.img'))
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:

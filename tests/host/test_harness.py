@@ -415,9 +415,54 @@ class BalloonBenchTest(unittest.TestCase):
             img = os.path.join(d, 'initrd.gz')
             subprocess.run('cd %s/root && find . | cpio -o -H newc --quiet '
                            '| gzip >%s' % (d, img), shell=True, check=True)
-            self.assertTrue(m.initrd_has(img, 'pvballoon'))
-            self.assertTrue(m.initrd_has(img, 'virtio_balloon'))
-            self.assertFalse(m.initrd_has(img, 'balloon'))
+            self.assertTrue(m.bench.initrd_has(img, 'pvballoon'))
+            self.assertTrue(m.bench.initrd_has(img, 'virtio_balloon'))
+            self.assertFalse(m.bench.initrd_has(img, 'balloon'))
+
+
+class BlockBenchTest(unittest.TestCase):
+    def load(self):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            'bench_block', os.path.join(pvgtest.TOP, 'scripts',
+                                        'bench-block.py'))
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+        return m
+
+    def test_records_favour_the_better_driver(self):
+        m = self.load()
+        names = [s[0] for s in m.suites(['null'])]
+        med = {'stock': dict.fromkeys(names, 100.0),
+               'ours': dict.fromkeys(names, 50.0)}
+        recs = m.records(med, ['null'])
+        self.assertEqual(list(recs), ['null'])
+        by_unit = {r['unit']: r['ratio'] for r in recs['null']}
+        # Half the latency is better, half the IOPS or MB/s worse.
+        self.assertEqual(by_unit, {'us': 2.0, 'IOPS': 0.5, 'MB/s': 0.5})
+        r = recs['null'][0]
+        self.assertEqual((r['ours'], r['baseline'], r['baseline_value']),
+                         (50.0, 'virtio_blk', 100.0))
+        self.assertTrue(r['name'].startswith('block_null: '))
+        lines = m.targets(recs)
+        self.assertEqual(len(lines), 5)
+        self.assertTrue(lines[0].endswith(' met'))
+        self.assertTrue(all(l.endswith('NOT MET') for l in lines[1:]))
+
+    def test_runs_spread_over_boots(self):
+        m = self.load()
+        self.assertEqual(m.plan(5, 5), [1] * 5)
+        self.assertEqual(m.plan(5, 2), [3, 2])
+        self.assertEqual(m.plan(6, 3), [2, 2, 2])
+
+    def test_disks_carry_their_serials(self):
+        m = self.load()
+        args = ' '.join(m.qemu_args('/dev/shm/x.raw', ['raw', 'null']))
+        self.assertIn('serial=bench-raw', args)
+        self.assertIn('serial=bench-null', args)
+        self.assertIn('"driver":"null-co"', args)
+        self.assertIn('"read-zeroes":true', args)
+        self.assertNotIn('bench-raw', ' '.join(m.qemu_args('x', ['null'])))
 
 
 class MemtouchTest(unittest.TestCase):
@@ -440,3 +485,204 @@ class MemtouchTest(unittest.TestCase):
                                      stderr=subprocess.PIPE, text=True)
                 self.assertEqual(bad.returncode, 1)
                 self.assertIn('mismatch', bad.stderr)
+
+
+# ---------------------------------------------------------------- block
+
+class FakeBlockQMP(FakeQMP):
+    """Enough of QEMU 7.2's block QMP for the agent's block commands: a
+    device data0 whose counters and size can be read, and device_del that
+    sends DEVICE_DELETED (for its virtio backend first, as QEMU does)."""
+
+    def serve(self):
+        import json
+        self.size = 1 << 30
+        self.hmp = []
+        self.send({'QMP': {'version': {}, 'capabilities': []}})
+        f = self.sock.makefile('rb')
+        qdev = '/machine/peripheral/data0/virtio-backend'
+        for line in f:
+            req = json.loads(line)
+            name, args = req['execute'], req.get('arguments', {})
+            r, events = None, []
+            if name == 'qmp_capabilities':
+                r = {}
+            elif name == 'block_resize' and args['node-name'] == 'data0':
+                self.size, r = args['size'], {}
+            elif name == 'query-blockstats':
+                r = [{'device': '', 'qdev': '/machine/peripheral/other/x',
+                      'stats': {'flush_operations': 99}},
+                     {'device': '', 'qdev': qdev, 'node-name': 'data0',
+                      'stats': {'flush_operations': 7, 'wr_operations': 3,
+                                'account_invalid': True,
+                                'timed_stats': []}}]
+            elif name == 'query-block':
+                r = [{'device': '', 'qdev': qdev, 'inserted': {
+                    'cache': {'writeback': False, 'direct': False,
+                              'no-flush': False}}}]
+            elif name == 'device_del' and args['id'] == 'data0':
+                r = {}
+                events = [{'event': 'DEVICE_DELETED', 'data': {
+                    'path': qdev}}, {'event': 'DEVICE_DELETED', 'data': {
+                        'device': 'data0',
+                        'path': '/machine/peripheral/data0'}}]
+            elif name == 'human-monitor-command':
+                self.hmp.append(args['command-line'])
+                r = ('Could not resume request: No such file or directory\r\n'
+                     if 'resume' in args['command-line'] else '')
+            if r is None:
+                self.send({'id': req['id'], 'error': {
+                    'class': 'GenericError', 'desc': 'no %s' % name}})
+            else:
+                self.send({'id': req['id'], 'return': r})
+            for e in events:
+                self.send(e)
+
+
+class AgentBlockTest(unittest.TestCase):
+    def handler(self, files_dir=None):
+        import socket
+        a, b = socket.socketpair()
+        self.addCleanup(a.close)
+        self.addCleanup(b.close)
+        fake = FakeBlockQMP(b)
+        return hostagent.Handler(hostagent.QMP(a, timeout=5), os.getpid(),
+                                 files_dir=files_dir), fake
+
+    def test_resize_and_stats(self):
+        h, fake = self.handler()
+        self.assertEqual(h.handle('block-resize', ['data0', '2147483648']),
+                         'size=2147483648')
+        self.assertEqual(fake.size, 2 << 30)
+        # Only the integer counters, of the right device.
+        self.assertEqual(h.handle('blockstats', ['data0']),
+                         'flush_operations=7 wr_operations=3')
+        self.assertEqual(h.handle('block-cache', ['data0']),
+                         'writeback=0 direct=0 no-flush=0')
+        with self.assertRaisesRegex(hostagent.AgentError, 'no block device'):
+            h.handle('blockstats', ['nope'])
+
+    def test_device_del_waits_for_its_event(self):
+        h, _ = self.handler()
+        self.assertRegex(h.handle('device-del', ['data0', '5']), r'^ms=\d+$')
+        with self.assertRaisesRegex(hostagent.AgentError, 'QMP device_del'):
+            h.handle('device-del', ['other', '1'])
+
+    def test_qemu_io(self):
+        h, fake = self.handler()
+        self.assertEqual(h.handle('qemu-io', ['dbg0', 'break', 'write_aio',
+                                              'T1']), '')
+        self.assertEqual(fake.hmp, ['qemu-io dbg0 "break write_aio T1"'])
+        with self.assertRaisesRegex(hostagent.AgentError, 'Could not'):
+            h.handle('qemu-io', ['dbg0', 'resume', 'T1'])
+        for bad in (['dbg0', 'wait_break', 'T1'], ['dbg0', 'x"y'], ['dbg0']):
+            with self.assertRaises(hostagent.AgentError):
+                h.handle('qemu-io', bad)
+
+    def test_allocated_stays_in_its_directory(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'data0.img'), 'wb') as f:
+                f.write(b'x' * 8192)
+                f.truncate(1 << 20)
+            h, _ = self.handler(files_dir=d)
+            r = h.handle('allocated', ['data0'])
+            self.assertIn('size=1048576', r)
+            self.assertGreaterEqual(int(r.split()[0][6:]), 8192)
+            for bad in ('../data0', '/etc/passwd', 'missing'):
+                with self.assertRaises(hostagent.AgentError):
+                    h.handle('allocated', [bad])
+        h, _ = self.handler()
+        with self.assertRaisesRegex(hostagent.AgentError, 'no disk images'):
+            h.handle('allocated', ['data0'])
+
+
+class HostSpecTest(unittest.TestCase):
+    """NAME.host requests: disks, initramfs layers, and their errors."""
+
+    def spec(self, text):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'x.host'), 'w') as f:
+                f.write(text)
+            old, pvgtest.SCEN = pvgtest.SCEN, d
+            try:
+                return pvgtest.host_services('x')
+            finally:
+                pvgtest.SCEN = old
+
+    def test_requests(self):
+        s = self.spec('# c\nagent\ninitrd block\ndisk a 1G\n'
+                      'disk b 16M sectors\n')
+        self.assertEqual(s, dict(agent=True, layers=['block'], disks=[
+            ('a', 1 << 30, 'zero'), ('b', 16 << 20, 'sectors')]))
+        self.assertEqual(self.spec(''), dict(agent=False, disks=[],
+                                             layers=[]))
+        for bad in ('agnet\n', 'disk a\n', 'disk a 1T\n', 'disk ../a 1M\n',
+                    'disk a 1M ones\n', 'initrd\n'):
+            with self.assertRaises(SystemExit):
+                self.spec(bad)
+
+    def test_disks_are_fresh(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, 'a.img')
+            with open(p, 'wb') as f:
+                f.write(b'old data')
+            pvgtest.make_disk(p, 1 << 20, 'zero')
+            st = os.stat(p)
+            self.assertEqual(st.st_size, 1 << 20)
+            with open(p, 'rb') as f:
+                self.assertEqual(f.read(8), bytes(8))
+            pvgtest.make_disk(p, 4096, 'sectors')
+            with open(p, 'rb') as f:
+                data = f.read()
+            self.assertEqual(len(data), 4096)
+            self.assertTrue(data[512 * 7:].startswith(b'pvgtest sector 7\n'))
+            self.assertEqual(data[512 * 7 + 17:512 * 8], bytes(512 - 17))
+
+    def test_layers_are_appended(self):
+        import gzip
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'tools'))
+            base = os.path.join(d, 'initramfs-test.cpio.gz')
+            for path, text in ((base, b'base'), (os.path.join(
+                    d, 'tools', 'initramfs-block.cpio.gz'), b'layer')):
+                with gzip.open(path, 'wb') as f:
+                    f.write(text)
+            old, pvgtest.BUILD = pvgtest.BUILD, d
+            try:
+                self.assertEqual(pvgtest.initrd_with(base, []), base)
+                out = pvgtest.initrd_with(base, ['block'])
+                self.assertEqual(out, os.path.join(
+                    d, 'initramfs-test+block.cpio.gz'))
+                # Concatenated gzip members read back as one stream.
+                with gzip.open(out) as f:
+                    self.assertEqual(f.read(), b'baselayer')
+                with self.assertRaises(SystemExit):
+                    pvgtest.initrd_with(base, ['nope'])
+            finally:
+                pvgtest.BUILD = old
+
+
+class UeventTest(unittest.TestCase):
+    def test_times_out_without_a_match(self):
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            exe = os.path.join(d, 'pvg-uevent')
+            r = subprocess.run(['gcc', '-O2', '-Wall', '-Werror', '-o', exe,
+                                os.path.join(pvgtest.TOP, 'tests', 'guest',
+                                             'pvg-uevent.c')])
+            if r.returncode:
+                self.skipTest('no gcc')
+            ready = os.path.join(d, 'ready')
+            r = subprocess.run([exe, '-r', ready, '-t', '0.2',
+                                'PVGTEST=never'], stderr=subprocess.PIPE,
+                               text=True)
+            if r.returncode == 2:
+                self.skipTest('no netlink uevent socket here: %s' % r.stderr)
+            self.assertEqual(r.returncode, 1)
+            self.assertTrue(os.path.exists(ready))
+            self.assertIn('no matching uevent', r.stderr)

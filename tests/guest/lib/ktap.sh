@@ -73,7 +73,7 @@ host() {
 	fi
 	# Waits get their own time on top of the host's round trip.
 	case $1 in
-	wait-balloon | balloon-timed | wait-rss-below) t=$((${3:-0} + 20)) ;;
+	wait-balloon | balloon-timed | wait-rss-below | device-del) t=$((${3:-0} + 20)) ;;
 	balloon-storm) t=$((${4:-0} * ${5:-0} / 1000 + 20)) ;;
 	*) t=${host_timeout:-30} ;;
 	esac
@@ -172,4 +172,20 @@ memtouch_bg() {
 		i=$((i + 1))
 	done
 	[ -e /tmp/ready ]
+}
+
+# disk_by_serial SERIAL: the name of the disk (vda, pvdb, ...) whose
+# /sys/block/NAME/serial is SERIAL (virtio-blk's serial= property), waiting
+# up to 10 s for it to appear; nothing and status 1 when there is none.
+# Disks are found by serial because probe order is not device order.
+disk_by_serial() {
+	local d i=0
+	while [ $i -lt 50 ]; do
+		for d in /sys/block/*; do
+			[ "$(cat "$d/serial" 2>/dev/null)" = "$1" ] && echo "${d##*/}" && return 0
+		done
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
 }

@@ -1,0 +1,2 @@
+pvgtest.blk=virtio_blk
+pvgtest.only=block

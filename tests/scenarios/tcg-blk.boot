@@ -1,0 +1,2 @@
+pvgtest.blk=pvblock
+pvgtest.only=block
