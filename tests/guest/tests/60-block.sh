@@ -572,7 +572,34 @@ check "the guest keeps working: fio verify on $data after the removal" \
 	fio --name=alive --filename=/dev/$data --ioengine=libaio --direct=1 --iodepth=8 \
 	--rw=randwrite --bs=4k --size=8m --verify=crc32c --verify_fatal=1
 
-# 13. Kernel reports.
+# 13. Polled I/O: the driver reloaded with one poll queue (both drivers
+# take poll_queues=), io_uring with IOPOLL on the data disk.  This is also
+# a module unload with every disk in use before.
+for m in $(awk -v p="/dev/$prefix" 'index($1, p) == 1 { print $2 }' /proc/mounts); do
+	umount "$m"
+done
+if check "rmmod $drv and modprobe $drv poll_queues=1" \
+	sh -c "rmmod $drv && modprobe $drv poll_queues=1"; then
+	i=0
+	while [ -z "$(disk_by_serial pvgtest-data)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	data=$(disk_by_serial pvgtest-data)
+	p0=$(pvstat $data polled)
+	poll=$(cat /sys/block/$data/queue/io_poll 2>/dev/null)
+	[ "$poll" = 1 ] && pass "$data takes polled I/O (queue/io_poll 1)" ||
+		fail "$data takes polled I/O" "queue/io_poll '$poll'"
+	if fio --name=poll --filename=/dev/$data --ioengine=io_uring --hipri --direct=1 \
+		--iodepth=8 --rw=randread --bs=4k --size=64m --time_based --runtime=2 \
+		--output-format=json >/tmp/poll.json 2>/tmp/poll.err &&
+		[ "$(fio_json /tmp/poll.json "" error)" = 0 ]; then
+		pass "fio io_uring with IOPOLL: $(fio_json /tmp/poll.json read total_ios) reads"
+	else
+		fail "fio io_uring with IOPOLL" "$(tail -3 /tmp/poll.err)"
+	fi
+	pvcheck "polled completions counted (${p0:-0} -> $(pvstat $data polled))" \
+		'[ "$(pvstat $data polled)" -gt "${p0:-0}" ]'
+fi
+
+# 14. Kernel reports.
 r=$(dmesg | grep -E 'BUG:|Oops|WARNING:|blocked for more than|Call Trace:' | head -5)
 [ -z "$r" ] && pass "dmesg has no BUG, Oops, WARNING or hung task" ||
 	fail "dmesg has no BUG, Oops, WARNING or hung task" "$r"
