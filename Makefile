@@ -6,7 +6,8 @@
 #   make run     install what is missing, build, boot the guest, show pvguest
 #   make check   every test, on both bases (BASE=... for one)
 #   make bench   benchmarks: pvguest against stock and nopv, pvballoon against
-#                virtio_balloon and the host floor; JSON results
+#                virtio_balloon and the host floor, pvblock against
+#                virtio_blk; JSON results
 #   make help    everything else
 
 BASE    ?= 6.12
@@ -17,9 +18,10 @@ GATES   ?= all
 # make export looks for the table of its cover letter.
 BENCH_OUT ?= out/bench/$(BASE)
 # Which benchmarks make bench runs: ipi (paravirt operations, under KVM,
-# scripts/bench.py) and balloon (pvballoon, under TCG,
-# scripts/bench-balloon.py), comma separated.
-BENCH   ?= ipi,balloon
+# scripts/bench.py), balloon (pvballoon, under TCG,
+# scripts/bench-balloon.py) and block (pvblock, fio under TCG,
+# scripts/bench-block.py), comma separated.
+BENCH   ?= ipi,balloon,block
 comma := ,
 # make check runs both bases unless BASE is given on the command line.
 CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
@@ -38,7 +40,8 @@ help:
 	@echo '  make check    all tests on both bases (or BASE=...), ends with "N passed, N failed"'
 	@echo '  make bench    benchmark $$(BASE): BENCH=ipi boots it as pvguest, stock (pvguest=off)'
 	@echo '                and nopv; BENCH=balloon compares pvballoon, virtio_balloon and the'
-	@echo '                host floor; prints tables, writes one JSON file per suite into $$(BENCH_OUT)'
+	@echo '                host floor; BENCH=block runs fio on pvblock and virtio_blk;'
+	@echo '                prints tables, writes one JSON file per suite into $$(BENCH_OUT)'
 	@echo '  make refresh  regenerate the patches that add our files (patches/gen/*.msg)'
 	@echo '  make tree     fetch linux-source-$$(BASE) and apply the series at fuzz 0'
 	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
@@ -47,7 +50,7 @@ help:
 	@echo '  make export   write the $$(BASE) series for mailing into out/export/$$(BASE)'
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
-	@echo '           BENCH=ipi,balloon (default both)  BENCH_OUT=dir (default out/bench/$$(BASE))'
+	@echo '           BENCH=ipi,balloon,block (default all)  BENCH_OUT=dir (default out/bench/$$(BASE))'
 
 deps:
 	@$(S)/deps.sh build run check
@@ -63,7 +66,8 @@ bench: deps
 	@for b in $(subst $(comma), ,$(BENCH)); do case $$b in \
 	ipi) $(PY) $(S)/bench.py --base $(BASE) --accel $(ACCEL) --out $(BENCH_OUT) || exit 1 ;; \
 	balloon) $(PY) $(S)/bench-balloon.py --base $(BASE) --out $(BENCH_OUT) || exit 1 ;; \
-	*) echo "make bench: unknown BENCH '$$b' (ipi, balloon)" >&2; exit 1 ;; \
+	block) $(PY) $(S)/bench-block.py --base $(BASE) --out $(BENCH_OUT) || exit 1 ;; \
+	*) echo "make bench: unknown BENCH '$$b' (ipi, balloon, block)" >&2; exit 1 ;; \
 	esac; done
 
 selftest:

@@ -62,31 +62,6 @@ QEMU_ARGS = ['-cpu', 'max', '-smp', '2', '-m', str(GUEST_MIB),
              '-device', 'virtio-balloon-pci,id=balloon0,deflate-on-oom=on']
 
 
-def initrd_has(initrd, module):
-    """Whether the guest of this initramfs (gzip'd newc cpio, as
-    mkinitramfs.sh packs it) has module, built in or as a module."""
-    import gzip
-    with gzip.open(initrd, 'rb') as f:
-        data = f.read()
-    pos = 0
-    while data[pos:pos + 6] == b'070701':
-        hdr = data[pos:pos + 110]
-        size, namesize = int(hdr[54:62], 16), int(hdr[94:102], 16)
-        name = data[pos + 110:pos + 110 + namesize - 1].decode('ascii',
-                                                              'replace')
-        start = (pos + 110 + namesize + 3) & ~3
-        if name == 'TRAILER!!!':
-            break
-        if os.path.basename(name) in ('modules.dep', 'modules.builtin'):
-            for line in data[start:start + size].decode(
-                    'ascii', 'replace').splitlines():
-                path = line.split(':')[0].strip()
-                if os.path.basename(path).split('.ko')[0] == module:
-                    return True
-        pos = (start + size + 3) & ~3
-    return False
-
-
 def floor_tool():
     """Build tests/host/madvise-floor.c (when changed) and return its path."""
     src = os.path.join(pvgtest.TOP, 'tests', 'host', 'madvise-floor.c')
@@ -192,7 +167,7 @@ def main():
         kernel, initrd = pvgtest.built_kernel(args.base, 'test',
                                               build=not args.no_build)
     drivers = DRIVERS
-    if not initrd_has(initrd, 'pvballoon'):
+    if not bench.initrd_has(initrd, 'pvballoon'):
         print('    note: no pvballoon in this kernel (not in modules.dep nor '
               'modules.builtin of %s): measuring the stock driver and the '
               'host floor only, no JSON' % initrd)

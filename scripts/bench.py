@@ -25,6 +25,7 @@ out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
 """
 
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -133,6 +134,30 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
         print('    %-9s %-15s %s' % (name, suite,
                                      ' '.join(fmt(x) for x in v)))
     return out
+
+
+def initrd_has(initrd, module):
+    """Whether the guest of this initramfs (gzip'd newc cpio, as
+    mkinitramfs.sh packs it) has module, built in or as a module."""
+    with gzip.open(initrd, 'rb') as f:
+        data = f.read()
+    pos = 0
+    while data[pos:pos + 6] == b'070701':
+        hdr = data[pos:pos + 110]
+        size, namesize = int(hdr[54:62], 16), int(hdr[94:102], 16)
+        name = data[pos + 110:pos + 110 + namesize - 1].decode('ascii',
+                                                              'replace')
+        start = (pos + 110 + namesize + 3) & ~3
+        if name == 'TRAILER!!!':
+            break
+        if os.path.basename(name) in ('modules.dep', 'modules.builtin'):
+            for line in data[start:start + size].decode(
+                    'ascii', 'replace').splitlines():
+                path = line.split(':')[0].strip()
+                if os.path.basename(path).split('.ko')[0] == module:
+                    return True
+        pos = (start + size + 3) & ~3
+    return False
 
 
 def fmt(x):

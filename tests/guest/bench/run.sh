@@ -14,6 +14,8 @@
 #   lock      ops_per_s     one kthread per CPU on one spinlock (pvg_bench.ko)
 #   balloon   balloon.sh: inflate/deflate times and RSS returned, through
 #             the host agent (scripts/bench-balloon.py; not in the default)
+#   block     block.sh: fio on two virtio-blk disks with the driver of
+#             pvgtest.blkbench (scripts/bench-block.py; not in the default)
 #
 # Kernel parameters:
 #   pvgtest.runs=N          measured runs of each suite (default 5)
@@ -87,15 +89,22 @@ measure() {
 echo "BENCH info cpus $(grep -c ^processor /proc/cpuinfo)"
 echo "BENCH info hypervisor $(cat /sys/kernel/pvguest/hypervisor 2>/dev/null || echo unknown)"
 echo "BENCH info cmdline $(cat /proc/cmdline)"
-if ! bench_module 2>/tmp/bench-err; then
-	error "module: insmod /lib/pvg_bench.ko failed: $(cat /tmp/bench-err)"
-fi
+# Only the suites that use pvg_bench.ko need it loaded.
+case " $suites " in
+*" ipi "* | *" ipi_many "* | *" lock "*)
+	if ! bench_module 2>/tmp/bench-err; then
+		error "module: insmod /lib/pvg_bench.ko failed: $(cat /tmp/bench-err)"
+	fi
+	;;
+esac
 
 for s in $suites; do
-	if [ "$s" = balloon ]; then
-		sh /tests/bench/balloon.sh || errors=$((errors + 1))
+	case $s in
+	balloon | block)
+		sh /tests/bench/$s.sh || errors=$((errors + 1))
 		continue
-	fi
+		;;
+	esac
 	echo "pvg-bench: $s: warm-up and $runs runs" >&2
 	measure "$s" || continue
 	i=0
