@@ -265,14 +265,17 @@ static struct pvblk_slot *pvblk_slot_get(struct pvblk_vq *pq)
 	return slot;
 }
 
+static void pvblk_drop_pages(struct page **held, unsigned int n)
+{
+	while (n)
+		put_page(held[--n]);
+	kfree(held);
+}
+
 /* Give a slot back, with whatever it still owns. */
 static void pvblk_slot_put(struct pvblk_vq *pq, struct pvblk_slot *slot)
 {
-	unsigned int i;
-
-	for (i = 0; i < slot->nheld; i++)
-		put_page(slot->held[i]);
-	kfree(slot->held);
+	pvblk_drop_pages(slot->held, slot->nheld);
 	kfree(slot->ranges);
 	slot->held = NULL;
 	slot->nheld = 0;
@@ -682,13 +685,6 @@ static struct page **pvblk_hold_pages(struct request *rq, unsigned int *n)
 	return held;
 }
 
-static void pvblk_drop_pages(struct page **held, unsigned int n)
-{
-	while (n)
-		put_page(held[--n]);
-	kfree(held);
-}
-
 /*
  * Give up on a request the device keeps: it fails, and its slot stays on
  * the ring, owning the request's pages, until the device returns it.
@@ -751,10 +747,8 @@ static enum blk_eh_timer_return pvblk_timeout(struct request *rq)
 	expiries = ++rqd->expiries;
 	if (expiries == 1 && pq->vq) {
 		/* A lost notification or interrupt: ask again, look again. */
-		if (virtqueue_kick_prepare(pq->vq)) {
-			pq->st.kicks++;
+		if (pvblk_kick_prepare(pq))
 			virtqueue_notify(pq->vq);
-		}
 		pvblk_reap(pv, pq, &iob);
 	}
 	if (pq->vq)
@@ -856,7 +850,6 @@ static void pvblk_reclaim(struct pvblk *pv, bool retry, unsigned int *requeued,
 			} else {
 				pq->st.errors++;
 				(*failed)++;
-				rqd->status = BLK_STS_IOERR;
 				blk_mq_end_request(rq, BLK_STS_IOERR);
 			}
 		}
