@@ -18,46 +18,12 @@ lock_base "$base"
 "$PVG_TOP/scripts/prepare-tree.sh" "$base"
 src=$(base_src "$base")
 obj=$(base_obj "$base" debian)
-cdir=$PVG_CACHE/debian-config/$base
-mkdir -p "$cdir" "$obj"
+mkdir -p "$obj"
 echo "KTAP version 1"
 
-# The image package whose version is that of our linux-source package.
-srcver=$(cat "$PVG_CACHE/src/$base/version")
-if [ ! -f "$cdir/config" ] || [ "$(cat "$cdir/version" 2>/dev/null)" != "$srcver" ]; then
-	stage "finding Debian's $base kernel config ($srcver)"
-	pkg=
-	for p in $(apt-cache search --names-only "^linux-image-${base//./\\.}[.0-9+a-z-]*-amd64\$" |
-		   awk '{ print $1 }' | grep -v -e -unsigned -e -dbg -e -rt- -e -cloud- |
-		   grep -vx "linux-image-$base-amd64"); do  # (that one is a metapackage)
-		# Not piped into grep -q: with pipefail, SIGPIPE would fail the match.
-		v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p')
-		if [ "$v" = "$srcver" ]; then
-			pkg=$p
-			break
-		fi
-	done
-	[ -n "$pkg" ] || die "no Debian linux-image-$base*-amd64 package of version $srcver"
-	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get -o APT::Sandbox::User="$(id -un)" download "$pkg=$srcver" >/dev/null) ||
-		{ rm -rf "$tmp"; die "could not download $pkg=$srcver"; }
-	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" --wildcards './boot/config-*'
-	cp "$tmp"/boot/config-* "$cdir/config"
-	echo "$srcver" >"$cdir/version"
-	echo "$pkg" >"$cdir/package"
-	rm -rf "$tmp"
-fi
-info "Debian config from $(cat "$cdir/package") $srcver"
-
 kernel_env
-
 stage "configuring $base with Debian's config plus our options"
-cp "$cdir/config" "$obj/.config"
-# Debian signs with its own key; the build would want that file.
-"$src/scripts/config" --file "$obj/.config" --enable PVGUEST --module PVBALLOON --module PVBLOCK \
-	--set-str SYSTEM_TRUSTED_KEYS "" --set-str SYSTEM_REVOCATION_KEYS "" \
-	--set-str MODULE_SIG_KEY "certs/signing_key.pem"
-kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
+debian_configure "$base" "$src" "$obj"
 missing=
 grep -q '^CONFIG_PVGUEST=y' "$obj/.config" || missing="CONFIG_PVGUEST=y did not land"
 grep -q '^CONFIG_PVBALLOON=m' "$obj/.config" || missing="$missing CONFIG_PVBALLOON=m did not land"

@@ -68,6 +68,56 @@ kernel_configure() {
 	kmake "$src" "$obj" -s olddefconfig >/dev/null
 }
 
+# debian_config BASE: the path of the config of Debian's linux-image package
+# built from the same linux-source version as BASE, downloaded once into
+# the cache.
+debian_config() {
+	local base=$1 cdir=$PVG_CACHE/debian-config/$1 srcver pkg p v tmp
+	srcver=$(cat "$PVG_CACHE/src/$base/version")
+	mkdir -p "$cdir"
+	if [ ! -f "$cdir/config" ] || [ "$(cat "$cdir/version" 2>/dev/null)" != "$srcver" ]; then
+		stage "finding Debian's $base kernel config ($srcver)"
+		pkg=
+		for p in $(apt-cache search --names-only "^linux-image-${base//./\\.}[.0-9+a-z-]*-amd64\$" |
+			   awk '{ print $1 }' | grep -v -e -unsigned -e -dbg -e -rt- -e -cloud- |
+			   grep -vx "linux-image-$base-amd64"); do  # (that one is a metapackage)
+			# Not piped into grep -q: with pipefail, SIGPIPE would fail the match.
+			v=$(apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^Version: //p')
+			if [ "$v" = "$srcver" ]; then
+				pkg=$p
+				break
+			fi
+		done
+		[ -n "$pkg" ] || die "no Debian linux-image-$base*-amd64 package of version $srcver"
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get -o APT::Sandbox::User="$(id -un)" download "$pkg=$srcver" >/dev/null) ||
+			{ rm -rf "$tmp"; die "could not download $pkg=$srcver"; }
+		dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" --wildcards './boot/config-*'
+		cp "$tmp"/boot/config-* "$cdir/config"
+		echo "$srcver" >"$cdir/version"
+		echo "$pkg" >"$cdir/package"
+		rm -rf "$tmp"
+	fi
+	info "Debian config from $(cat "$cdir/package") $srcver"
+	echo "$cdir/config"
+}
+
+# debian_configure BASE SRC OBJ [SCRIPTS_CONFIG_ARGS...]: Debian's config
+# for BASE plus our options (and the extra scripts/config arguments) in OBJ.
+debian_configure() {
+	local base=$1 src=$2 obj=$3 cfg
+	shift 3
+	cfg=$(debian_config "$base")
+	mkdir -p "$obj"
+	cp "$cfg" "$obj/.config"
+	# Debian signs with its own key; the build would want that file.
+	"$src/scripts/config" --file "$obj/.config" --enable PVGUEST --module PVBALLOON \
+		--module PVBLOCK --set-str SYSTEM_TRUSTED_KEYS "" \
+		--set-str SYSTEM_REVOCATION_KEYS "" \
+		--set-str MODULE_SIG_KEY "certs/signing_key.pem" "$@"
+	kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
+}
+
 # config_missing CONFIG FRAGMENT...: the requests of the fragments that did
 # not land in CONFIG (merge_config.sh only warns about them).  The last
 # fragment that sets an option decides its value.
