@@ -5,6 +5,8 @@
 #
 #   make run     install what is missing, build, boot the guest, show pvguest
 #   make check   every test, on both bases (BASE=... for one)
+#   make deb     Debian packages of the pvguest kernel
+#   make image   a bootable Debian 12 disk image with that kernel
 #   make bench   benchmarks: pvguest against stock and nopv, pvballoon against
 #                virtio_balloon and the host floor, pvblock against
 #                virtio_blk; JSON results
@@ -22,6 +24,19 @@ BENCH_OUT ?= out/bench/$(BASE)
 # scripts/bench-balloon.py) and block (pvblock, fio under TCG,
 # scripts/bench-block.py), comma separated.
 BENCH   ?= ipi,balloon,block
+# make deb: the kernel config packaged, guest (small: guest.config plus
+# image.config) or debian (Debian's own config plus our options: every
+# driver Debian ships, an hour or more on 2 cores).
+CONFIG_SOURCE ?= guest
+DEB_OUT ?= out/deb/$(BASE)
+# make image: disk size, raw or qcow2, root's password (empty: root logs in
+# on the console without one, for test machines only) and the output path.
+# make run IMAGE=path boots an image instead of the test kernel.
+IMAGE_SIZE     ?= 2G
+IMAGE_FORMAT   ?= raw
+IMAGE_PASSWORD ?=
+IMAGE_OUT      ?= out/image/pvguest-$(BASE).$(IMAGE_FORMAT)
+IMAGE          ?=
 comma := ,
 # make check runs both bases unless BASE is given on the command line.
 CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.1 6.12)
@@ -29,7 +44,7 @@ CHECK_BASES := $(if $(filter command line environment,$(origin BASE)),$(BASE),6.
 S := scripts
 PY := python3
 
-.PHONY: all run check bench deps refresh refresh-check tree build export \
+.PHONY: all run check bench deps deb image refresh refresh-check tree build export \
 	nested selftest clean distclean help
 
 all: help
@@ -42,6 +57,10 @@ help:
 	@echo '                and nopv; BENCH=balloon compares pvballoon, virtio_balloon and the'
 	@echo '                host floor; BENCH=block runs fio on pvblock and virtio_blk;'
 	@echo '                prints tables, writes one JSON file per suite into $$(BENCH_OUT)'
+	@echo '  make deb      Debian packages (bindeb-pkg) of the $$(BASE) kernel, release *-pvguest,'
+	@echo '                into $$(DEB_OUT); CONFIG_SOURCE=guest (small) or debian (slow)'
+	@echo '  make image    bootable Debian 12 disk image with that package, into $$(IMAGE_OUT)'
+	@echo '                (needs root); make run IMAGE=path boots it'
 	@echo '  make refresh  regenerate the patches that add our files (patches/gen/*.msg)'
 	@echo '  make tree     fetch linux-source-$$(BASE) and apply the series at fuzz 0'
 	@echo '  make build    build the $$(CONFIG) kernel (guest or test) for $$(BASE)'
@@ -51,12 +70,28 @@ help:
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
 	@echo '           BENCH=ipi,balloon,block (default all)  BENCH_OUT=dir (default out/bench/$$(BASE))'
+	@echo '           CONFIG_SOURCE=guest|debian  IMAGE_SIZE=2G  IMAGE_FORMAT=raw|qcow2'
+	@echo '           IMAGE_PASSWORD=...  IMAGE_OUT=path  IMAGE=path (for make run)'
 
 deps:
 	@$(S)/deps.sh build run check
 
 run: deps
+ifneq ($(IMAGE),)
+	@$(S)/deps.sh image
+	@$(PY) $(S)/image-boot.py run --accel $(ACCEL) $(IMAGE)
+else
 	@$(PY) $(S)/pvgtest.py run --base $(BASE) --accel $(ACCEL) --config $(CONFIG)
+endif
+
+deb:
+	@$(S)/deps.sh build deb
+	@$(S)/deb.sh $(BASE) $(CONFIG_SOURCE) $(abspath $(DEB_OUT))
+
+image: deb
+	@$(S)/deps.sh image
+	@IMAGE_SIZE='$(IMAGE_SIZE)' IMAGE_FORMAT='$(IMAGE_FORMAT)' \
+		IMAGE_PASSWORD='$(IMAGE_PASSWORD)' $(S)/image.sh $(abspath $(DEB_OUT)) $(abspath $(IMAGE_OUT))
 
 check: deps selftest refresh-check
 	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \

@@ -3,7 +3,8 @@
 #
 # Make sure the Debian packages pvguest needs are installed.  As root, the
 # missing ones are installed with apt-get; otherwise the exact command is
-# printed and we stop.  Usage: deps.sh [GROUP...]; groups: build, run, check.
+# printed and we stop.  Usage: deps.sh [GROUP...]; groups: build, run,
+# check, deb, image.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -11,6 +12,8 @@ declare -A need=(
 	[build]="gcc make flex bison bc cpio kmod libelf-dev libssl-dev xz-utils rsync ccache perl python3 patch quilt busybox-static libc6-dev fio e2fsprogs util-linux"
 	[run]="qemu-system-x86 qemu-utils busybox-static python3 cpio gzip"
 	[check]="qemu-system-x86 qemu-utils python3 quilt sparse coccinelle ocaml-nox git dwarves"
+	[deb]="dpkg-dev fakeroot debhelper"
+	[image]="mmdebstrap ovmf grub-efi-amd64-bin mtools dosfstools fdisk e2fsprogs qemu-system-x86 qemu-utils"
 )
 
 groups=("$@")
