@@ -94,6 +94,7 @@ image: deb
 		IMAGE_PASSWORD='$(IMAGE_PASSWORD)' $(S)/image.sh $(abspath $(DEB_OUT)) $(abspath $(IMAGE_OUT))
 
 check: deps selftest refresh-check
+	@$(S)/deps.sh deb image
 	@$(PY) $(S)/pvgtest.py check $(foreach b,$(CHECK_BASES),--base $(b)) --accel $(ACCEL) \
 		$(if $(ONLY),--only $(ONLY)) --gates $(GATES)
 

@@ -541,6 +541,8 @@ GATES = [
      None),
     ('distro', ['distro-build.sh'], None),
     ('bisect', ['bisect-build.sh'], ('6.12',)),
+    # make deb, make image and a boot of the image (scripts/image-boot.py)
+    ('image', ['image-boot.py', 'gate', '{base}'], ('6.12',)),
 ]
 
 
