@@ -108,8 +108,12 @@ class Console:
                 self.buf += text
 
     def send(self, text):
-        self.p.stdin.write(text.encode())
-        self.p.stdin.flush()
+        """Type text; when QEMU is gone, the next expect() says so."""
+        try:
+            self.p.stdin.write(text.encode())
+            self.p.stdin.flush()
+        except BrokenPipeError:
+            pass
 
     def run(self, command, timeout=CMD_TIMEOUT):
         """Run a shell command; (exit status, output) or (None, '')."""
@@ -134,6 +138,11 @@ class Console:
             return self.p.wait()
         finally:
             self.log.close()
+            for f in (self.p.stdin, self.p.stdout):
+                try:
+                    f.close()
+                except BrokenPipeError:
+                    pass
 
 
 class Ktap:

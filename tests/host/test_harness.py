@@ -686,3 +686,38 @@ class UeventTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertTrue(os.path.exists(ready))
             self.assertIn('no matching uevent', r.stderr)
+
+
+class ImageConsoleTest(unittest.TestCase):
+    """The image gate drives a shell on the guest's serial console: output
+    between its markers, over several lines and without terminal escapes,
+    and the command's exit status."""
+
+    def setUp(self):
+        import importlib.util
+        import tempfile
+        spec = importlib.util.spec_from_file_location(
+            'image_boot', os.path.join(pvgtest.TOP, 'scripts',
+                                       'image-boot.py'))
+        m = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(m)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.con = m.Console(['bash', '--norc', '--noprofile', '-i'],
+                             os.path.join(self.tmp.name, 'console.log'))
+
+    def tearDown(self):
+        self.con.send('exit\n')
+        self.con.stop(10)
+        self.tmp.cleanup()
+
+    def test_output_and_status(self):
+        rc, out = self.con.run(r"printf 'a\nb\n\033[Kc\n'")
+        self.assertEqual((rc, out), (0, 'a\nb\nc'))
+        self.assertEqual(self.con.run('(exit 3)'), (3, ''))
+        # The echoed command line holds no complete marker.
+        rc, out = self.con.run('echo @@PVG; echo E')
+        self.assertEqual((rc, out), (0, '@@PVG\nE'))
+
+    def test_gone_shell_is_a_timeout(self):
+        self.con.send('exit\n')
+        self.assertEqual(self.con.run('true', timeout=5), (None, ''))
