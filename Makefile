@@ -88,8 +88,11 @@ deb:
 	@$(S)/deps.sh build deb
 	@$(S)/deb.sh $(BASE) $(CONFIG_SOURCE) $(abspath $(DEB_OUT))
 
-image: deb
+# Root is checked first: a user should not wait for make deb to learn it.
+image:
 	@$(S)/deps.sh image
+	@[ "$$(id -u)" -eq 0 ] || { echo 'pvguest: error: make image needs root: mmdebstrap installs Debian into a chroot (run it as root or with sudo)' >&2; exit 1; }
+	@$(MAKE) --no-print-directory deb
 	@IMAGE_SIZE='$(IMAGE_SIZE)' IMAGE_FORMAT='$(IMAGE_FORMAT)' \
 		IMAGE_PASSWORD='$(IMAGE_PASSWORD)' $(S)/image.sh $(abspath $(DEB_OUT)) $(abspath $(IMAGE_OUT))
 

@@ -31,6 +31,9 @@ esp_mb=32
 
 [ "$(id -u)" -eq 0 ] ||
 	die "make image needs root: mmdebstrap installs Debian into a chroot (run it as root or with sudo)"
+case "$password" in
+*$'\n'*) die "IMAGE_PASSWORD must not hold a newline (chpasswd reads one user:password line)" ;;
+esac
 case "$format" in
 raw | qcow2) ;;
 *) die "IMAGE_FORMAT '$format' is not raw or qcow2" ;;
