@@ -11,6 +11,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
 import pvgtest  # noqa: E402
 
 
+def load_script(filename):
+    """Import scripts/FILENAME, whose name is not a module name."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        filename.replace('-', '_').removesuffix('.py'),
+        os.path.join(pvgtest.TOP, 'scripts', filename))
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
+
+
 class KtapTest(unittest.TestCase):
     def test_nested_counts(self):
         doc = '\n'.join([
@@ -372,13 +383,7 @@ class GuestHostHelperTest(unittest.TestCase):
 
 class BalloonBenchTest(unittest.TestCase):
     def load(self):
-        import importlib.util
-        spec = importlib.util.spec_from_file_location(
-            'bench_balloon', os.path.join(pvgtest.TOP, 'scripts',
-                                          'bench-balloon.py'))
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
-        return m
+        return load_script('bench-balloon.py')
 
     def test_records_favour_the_faster_driver(self):
         m = self.load()
@@ -422,13 +427,7 @@ class BalloonBenchTest(unittest.TestCase):
 
 class BlockBenchTest(unittest.TestCase):
     def load(self):
-        import importlib.util
-        spec = importlib.util.spec_from_file_location(
-            'bench_block', os.path.join(pvgtest.TOP, 'scripts',
-                                        'bench-block.py'))
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
-        return m
+        return load_script('bench-block.py')
 
     def test_records_favour_the_better_driver(self):
         m = self.load()
@@ -694,13 +693,8 @@ class ImageConsoleTest(unittest.TestCase):
     and the command's exit status."""
 
     def setUp(self):
-        import importlib.util
         import tempfile
-        spec = importlib.util.spec_from_file_location(
-            'image_boot', os.path.join(pvgtest.TOP, 'scripts',
-                                       'image-boot.py'))
-        m = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(m)
+        m = load_script('image-boot.py')
         self.tmp = tempfile.TemporaryDirectory()
         self.con = m.Console(['bash', '--norc', '--noprofile', '-i'],
                              os.path.join(self.tmp.name, 'console.log'))
