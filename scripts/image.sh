@@ -65,18 +65,18 @@ need_mb=1536
 start=$(date +%s)
 uuid=$(cat /proc/sys/kernel/random/uuid)
 root=$work/root
-cp "$kdeb" "$work/"
+log=$output.mmdebstrap.log
 stage "installing Debian 12 and $release into a chroot (mirror $mirror)"
 # The kernel package goes in after our files, so that its initramfs has
 # pvblock and the udev rule that names pvblock disks.
 mmdebstrap --variant=minbase --components=main \
 	--include=systemd-sysv,udev,kmod,initramfs-tools,zstd,linux-base,e2fsprogs,util-linux,login,passwd,procps,iproute2,less,apt \
 	--customize-hook="sync-in '$PVG_TOP/scripts/image/rootfs' /" \
-	--customize-hook="copy-in '$work/$(basename "$kdeb")' /tmp" \
+	--customize-hook="copy-in '$kdeb' /tmp" \
 	--customize-hook='chroot "$1" dpkg -i /tmp/'"$(basename "$kdeb")" \
 	--customize-hook='rm -f "$1"/tmp/*.deb' \
-	bookworm "$root" "$mirror" >"$work/mmdebstrap.log" 2>&1 ||
-	{ tail -25 "$work/mmdebstrap.log" >&2; die "mmdebstrap failed (full log above)"; }
+	bookworm "$root" "$mirror" >"$log" 2>&1 ||
+	{ tail -25 "$log" >&2; die "mmdebstrap failed: its last lines are above, all of them in $log"; }
 [ -e "$root/boot/initrd.img-$release" ] || die "the kernel package made no initramfs"
 [ -L "$root/vmlinuz" ] && [ -L "$root/initrd.img" ] ||
 	die "/vmlinuz and /initrd.img were not made by the kernel package's hooks"
