@@ -4,7 +4,8 @@
 # Debian binary packages of a pvguest kernel (the kernel's bindeb-pkg):
 #   deb.sh BASE [guest|debian] [OUTDIR]
 # "guest" (the default) is the small guest config plus what a Debian 12
-# userland needs (scripts/configs/image.config): a few minutes to build.
+# userland needs (scripts/configs/image.config, and image-BASE.config when
+# there is one): a few minutes to build.
 # "debian" is Debian's own config of the same linux-source version plus our
 # options, without debug info: every driver Debian ships, and an hour or
 # more on a small machine.  The kernel release ends in -pvguest and the
@@ -47,6 +48,9 @@ free_mb=$(df -Pm "$pkgdir" | awk 'NR == 2 { print $4 }')
 kernel_env
 if [ "$src_cfg" = guest ]; then
 	frags=("$PVG_TOP/scripts/configs/guest.config" "$PVG_TOP/scripts/configs/image.config")
+	# Options only one base needs or has.
+	[ ! -f "$PVG_TOP/scripts/configs/image-$base.config" ] ||
+		frags+=("$PVG_TOP/scripts/configs/image-$base.config")
 	cstamp=$( (cat "$src/.pvguest-stamp" "${frags[@]}") | sha256sum | cut -c1-16)
 	if [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then
 		stage "configuring $base for packaging: guest config plus image.config"
