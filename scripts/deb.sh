@@ -91,10 +91,12 @@ release=$(cat "$obj/include/config/kernel.release")
 ls "$pkgdir"/linux-image-"$release"_*.deb >/dev/null 2>&1 ||
 	die "bindeb-pkg did not produce linux-image-$release (see $pkgdir/deb.log)"
 
-rm -rf "$out"
+# OUTDIR may be a user's own folder: replace only what an earlier run put
+# there.
 mkdir -p "$out"
+rm -f "$out"/linux-*+pvguest_*.deb "$out"/linux-upstream_*+pvguest_*.changes "$out/PACKAGES" "$out/RELEASE"
 cp "$pkgdir"/*.deb "$pkgdir"/*.changes "$out/"
-(cd "$out" && for d in *.deb; do
+(cd "$out" && for d in linux-*+pvguest_*.deb; do
 	dpkg-deb --show --showformat='${Package} ${Version}\n' "$d"
 done) >"$out/PACKAGES"
 echo "$release" >"$out/RELEASE"
