@@ -50,6 +50,7 @@ release=$(cat "$debdir/RELEASE" 2>/dev/null) ||
 kdeb=$(ls "$debdir"/linux-image-"$release"_*.deb 2>/dev/null | head -1)
 [ -n "$kdeb" ] || die "$debdir has no linux-image-$release package: run make deb again"
 
+[ ! -d "$output" ] || die "IMAGE_OUT '$output' is a directory; give the path of the image file"
 outdir=$(dirname "$output")
 mkdir -p "$outdir"
 output=$(cd "$outdir" && pwd)/$(basename "$output")
