@@ -210,6 +210,11 @@ def check_inside(con, k, image, uuid, release):
                       'systemctl is-active fstrim.timer')
     k.result('fstrim.timer is enabled and active',
              out.split() == ['enabled', 'active'], [out])
+    rc, out = con.run('for i in $(seq 60); do ip -4 -o addr show scope '
+                      'global | grep -q . && break; sleep 1; done; '
+                      'ip -4 -o addr show scope global')
+    k.result('systemd-networkd configures the network by DHCP',
+             re.search(r'\binet 10\.0\.2\.15/', out) is not None, [out])
     # Freed blocks go back to the host: write, delete, trim, and watch
     # the image file on the host.
     rc, out = con.run('dd if=/dev/urandom of=/var/tmp/pvg-fill bs=1M '

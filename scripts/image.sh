@@ -16,7 +16,8 @@
 # and an ext4 root filesystem.  Boot it with UEFI firmware (OVMF), as
 # make run IMAGE=... does.  The root filesystem is on the virtio-blk disk,
 # driven by pvblock; pvballoon drives the balloon; fstrim.timer runs weekly
-# so that freed blocks go back to the host.  Needs root: mmdebstrap builds
+# so that freed blocks go back to the host; systemd-networkd asks DHCP for
+# an address on every Ethernet interface.  Needs root: mmdebstrap builds
 # the system in a chroot.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -71,7 +72,7 @@ stage "installing Debian 12 and $release into a chroot (mirror $mirror)"
 # The kernel package goes in after our files, so that its initramfs has
 # pvblock and the udev rule that names pvblock disks.
 mmdebstrap --variant=minbase --components=main \
-	--include=systemd-sysv,udev,kmod,initramfs-tools,zstd,linux-base,e2fsprogs,util-linux,login,passwd,procps,iproute2,less,apt \
+	--include=systemd-sysv,udev,kmod,initramfs-tools,zstd,linux-base,e2fsprogs,util-linux,login,passwd,procps,iproute2,systemd-resolved,ca-certificates,less,apt \
 	--customize-hook="sync-in '$PVG_TOP/scripts/image/rootfs' /" \
 	--customize-hook="copy-in '$kdeb' /tmp" \
 	--customize-hook='chroot "$1" dpkg -i /tmp/'"$(basename "$kdeb")" \
@@ -97,7 +98,9 @@ menuentry 'Debian GNU/Linux, pvguest kernel' {
 	initrd /initrd.img
 }
 EOF
-chroot "$root" systemctl enable fstrim.timer >/dev/null 2>&1 || die "could not enable fstrim.timer"
+for unit in fstrim.timer systemd-networkd.service; do
+	chroot "$root" systemctl enable "$unit" >/dev/null 2>&1 || die "could not enable $unit"
+done
 if [ -n "$password" ]; then
 	printf 'root:%s\n' "$password" | chroot "$root" chpasswd || die "could not set root's password"
 	info "root logs in with the password of IMAGE_PASSWORD"
