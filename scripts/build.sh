@@ -32,18 +32,7 @@ obj=$(base_obj "$base" "$name")
 mkdir -p "$obj"
 
 kernel_env
-cstamp=$( (cat "$src/.pvguest-stamp" "${frags[@]}") | sha256sum | cut -c1-16)
-if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then
-	stage "configuring $base/$name"
-	kernel_configure "$src" "$obj" "${frags[@]}"
-	missing=$(config_missing "$obj/.config" "${frags[@]}")
-	if [ -n "$missing" ]; then
-		printf '    requested but not in %s/.config:\n' "$obj" >&2
-		printf '      %s\n' $missing >&2
-		die "the config fragments ask for options that did not land (missing dependency?)"
-	fi
-	echo "$cstamp" >"$obj/.pvguest-config"
-fi
+kernel_configure_once "$src" "$obj" "${frags[@]}"
 
 stage "building $base/$name kernel (log: $obj/build.log)"
 start=$(date +%s)

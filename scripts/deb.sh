@@ -51,14 +51,7 @@ if [ "$src_cfg" = guest ]; then
 	# Options only one base needs or has.
 	[ ! -f "$PVG_TOP/scripts/configs/image-$base.config" ] ||
 		frags+=("$PVG_TOP/scripts/configs/image-$base.config")
-	cstamp=$( (cat "$src/.pvguest-stamp" "${frags[@]}") | sha256sum | cut -c1-16)
-	if [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then
-		stage "configuring $base for packaging: guest config plus image.config"
-		kernel_configure "$src" "$obj" "${frags[@]}"
-		missing=$(config_missing "$obj/.config" "${frags[@]}")
-		[ -z "$missing" ] || die "options requested but not in $obj/.config: $missing"
-		echo "$cstamp" >"$obj/.pvguest-config"
-	fi
+	kernel_configure_once "$src" "$obj" "${frags[@]}"
 else
 	cstamp=$( (cat "$src/.pvguest-stamp"; cat "$(debian_config "$base")") | sha256sum | cut -c1-16)
 	if [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" != "$cstamp" ]; then

@@ -68,6 +68,26 @@ kernel_configure() {
 	kmake "$src" "$obj" -s olddefconfig >/dev/null
 }
 
+# kernel_configure_once SRC OBJ FRAGMENT...: kernel_configure, unless OBJ
+# already holds the config of this tree and these fragments; fails when an
+# option the fragments ask for did not land (merge_config.sh only warns).
+kernel_configure_once() {
+	local src=$1 obj=$2 stamp missing
+	shift 2
+	stamp=$( (cat "$src/.pvguest-stamp" "$@") | sha256sum | cut -c1-16)
+	[ -f "$obj/.config" ] && [ "$(cat "$obj/.pvguest-config" 2>/dev/null)" = "$stamp" ] &&
+		return 0
+	stage "configuring $obj"
+	kernel_configure "$src" "$obj" "$@"
+	missing=$(config_missing "$obj/.config" "$@")
+	if [ -n "$missing" ]; then
+		printf '    requested but not in %s/.config:\n' "$obj" >&2
+		printf '      %s\n' $missing >&2
+		die "the config fragments ask for options that did not land (missing dependency?)"
+	fi
+	echo "$stamp" >"$obj/.pvguest-config"
+}
+
 # debian_config BASE: the path of the config of Debian's linux-image package
 # built from the same linux-source version as BASE, downloaded once into
 # the cache.
