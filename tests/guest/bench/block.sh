@@ -62,43 +62,6 @@ error() {
 	errors=$((errors + 1))
 }
 
-# blk_use DRIVER: load DRIVER unless it is there (built in or loaded) and
-# bind every virtio-blk device (virtio device id 2) to it, taking devices
-# from another driver if need be.  Sets $reply; returns 0 or 1.
-blk_use() {
-	local d dev cur n=0 vd=/sys/bus/virtio/devices dd=/sys/bus/virtio/drivers
-	local mods=/lib/modules/$(uname -r)
-	if [ ! -d $dd/$1 ]; then
-		if ! grep -qE "(^|/)$1\.ko" $mods/modules.dep $mods/modules.builtin 2>/dev/null; then
-			reply="this kernel has no $1 (not in modules.dep nor modules.builtin)"
-			return 1
-		fi
-		if ! reply=$(modprobe "$1" 2>&1) || [ ! -d $dd/$1 ]; then
-			reply="modprobe $1 failed: $reply"
-			return 1
-		fi
-	fi
-	reply=
-	for d in $vd/virtio*; do
-		[ "$(cat "$d/device" 2>/dev/null)" = 0x0002 ] || continue
-		dev=${d##*/}
-		n=$((n + 1))
-		cur=$(basename "$(readlink "$d/driver" 2>/dev/null)")
-		[ "$cur" = "$1" ] && continue
-		[ -n "$cur" ] && echo "$dev" >$dd/$cur/unbind
-		echo "$dev" >$dd/$1/bind 2>/dev/null
-		cur=$(basename "$(readlink "$d/driver" 2>/dev/null)")
-		if [ "$cur" != "$1" ]; then
-			reply="binding $dev to $1 failed: bound to '$cur'; $(dmesg | tail -3 | tr '\n' ' ')"
-			return 1
-		fi
-	done
-	if [ $n -eq 0 ]; then
-		reply="no virtio-blk device (virtio devices: $(ls $vd | tr '\n' ' '))"
-		return 1
-	fi
-}
-
 # sectors DISK: sectors read plus written so far (/sys/block/DISK/stat).
 sectors() { awk '{ print $3 + $7 }' "/sys/block/$1/stat"; }
 
@@ -180,9 +143,6 @@ END {
 	print "KIB " kib + 0
 }'
 
-# sectors DISK: sectors read plus written so far (/sys/block/DISK/stat).
-sectors() { awk '{ print $3 + $7 }' "/sys/block/$1/stat"; }
-
 # run_disk NAME DISK: one run of the jobs on DISK; its BENCH lines are
 # printed only when all of them worked (so every metric has as many values
 # as runs) and the disk's own counters moved at least the bytes fio
@@ -220,7 +180,7 @@ if ! command -v fio >/dev/null; then
 	error "no fio in this initramfs"
 	exit 1
 fi
-if ! blk_use "$drv"; then
+if ! virtio_use "$drv" 0x0002 virtio-blk; then
 	error "$reply"
 	exit 1
 fi

@@ -100,20 +100,22 @@ host() {
 # host_ok: the host agent is there and answers (for a clean skip if not).
 host_ok() { host ping && [ "$reply" = pong ]; }
 
-# balloon_use DRIVER: load DRIVER (virtio_balloon or pvballoon; modprobe
-# unless it is built in) and bind the virtio-balloon device to it, taking
-# the device from another driver if need be.  Sets $balloon_dev (virtioN)
-# and returns 0; 1 on a failure, 2 when the kernel has no DRIVER at all
-# (neither in modules.dep nor built in); $reply says what happened.
-balloon_use() {
-	local d cur vd=/sys/bus/virtio/devices dd=/sys/bus/virtio/drivers
+# virtio_use DRIVER ID WHAT: load DRIVER (modprobe, unless it is built in
+# or loaded) and bind every virtio device of device ID (0x0002 block,
+# 0x0005 balloon; WHAT names it in messages) to it, taking each from
+# another driver if need be.  Sets $virtio_devs (virtioN ...) and $reply;
+# returns 0, 1 on a failure, 2 when the kernel has no DRIVER at all
+# (neither in modules.dep nor built in).
+virtio_use() {
+	local d dev cur taken= vd=/sys/bus/virtio/devices dd=/sys/bus/virtio/drivers
 	local mods=/lib/modules/$(uname -r)
-	balloon_dev=
+	virtio_devs=
 	for d in $vd/virtio*; do
-		[ "$(cat "$d/device" 2>/dev/null)" = 0x0005 ] && balloon_dev=${d##*/} && break
+		[ "$(cat "$d/device" 2>/dev/null)" = "$2" ] && virtio_devs="$virtio_devs ${d##*/}"
 	done
-	if [ -z "$balloon_dev" ]; then
-		reply="no virtio-balloon device (virtio devices: $(ls $vd | tr '\n' ' '))"
+	virtio_devs=${virtio_devs# }
+	if [ -z "$virtio_devs" ]; then
+		reply="no $3 device (virtio devices: $(ls $vd | tr '\n' ' '))"
 		return 1
 	fi
 	if [ ! -d $dd/$1 ]; then
@@ -126,15 +128,26 @@ balloon_use() {
 			return 1
 		fi
 	fi
-	cur=$(basename "$(readlink $vd/$balloon_dev/driver 2>/dev/null)")
-	reply="$balloon_dev bound to $1"
-	[ "$cur" = "$1" ] && return 0
-	[ -n "$cur" ] && echo "$balloon_dev" >$dd/$cur/unbind && reply="$reply (taken from $cur)"
-	echo "$balloon_dev" >$dd/$1/bind 2>/dev/null
-	cur=$(basename "$(readlink $vd/$balloon_dev/driver 2>/dev/null)")
-	[ "$cur" = "$1" ] && return 0
-	reply="binding $balloon_dev to $1 failed: bound to '$cur'; $(dmesg | tail -3 | tr '\n' ' ')"
-	return 1
+	for dev in $virtio_devs; do
+		cur=$(basename "$(readlink $vd/$dev/driver 2>/dev/null)")
+		[ "$cur" = "$1" ] && continue
+		[ -n "$cur" ] && echo "$dev" >$dd/$cur/unbind && taken="$taken $cur"
+		echo "$dev" >$dd/$1/bind 2>/dev/null
+		cur=$(basename "$(readlink $vd/$dev/driver 2>/dev/null)")
+		if [ "$cur" != "$1" ]; then
+			reply="binding $dev to $1 failed: bound to '$cur'; $(dmesg | tail -3 | tr '\n' ' ')"
+			return 1
+		fi
+	done
+	reply="$virtio_devs bound to $1${taken:+ (taken from$taken)}"
+}
+
+# balloon_use DRIVER: virtio_use for the virtio-balloon device (virtio_balloon
+# or pvballoon); sets $balloon_dev (virtioN) too.
+balloon_use() {
+	balloon_dev=
+	virtio_use "$1" 0x0005 virtio-balloon || return
+	balloon_dev=${virtio_devs%% *}
 }
 
 # balloon_actual: query-balloon's guest RAM size in bytes (the host agent's
