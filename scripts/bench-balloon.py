@@ -147,25 +147,13 @@ def main():
                     help='seconds a boot may take (default 900)')
     ap.add_argument('--guest-arg', action='append', default=[],
                     help='extra kernel argument for every boot (repeatable)')
-    ap.add_argument('--no-build', action='store_true',
-                    help='use the test kernel already built, do not run '
-                         'build.sh (the initramfs is still packed)')
-    ap.add_argument('--kernel', default='',
-                    help='boot this bzImage (with --initrd) instead of the '
-                         'test kernel of BASE; builds nothing')
-    ap.add_argument('--initrd', default='')
+    bench.add_kernel_args(ap)
     args = ap.parse_args()
     if args.runs < 1 or args.cycles < 1:
         sys.exit('bench-balloon: --runs and --cycles must be at least 1')
     out = args.out or os.path.join(pvgtest.OUT, 'bench', args.base)
 
-    if args.kernel:
-        if not args.initrd:
-            sys.exit('bench-balloon: --kernel needs --initrd')
-        kernel, initrd = args.kernel, args.initrd
-    else:
-        kernel, initrd = pvgtest.built_kernel(args.base, 'test',
-                                              build=not args.no_build)
+    kernel, initrd = bench.chosen_kernel('bench-balloon', args)
     drivers = DRIVERS
     if not bench.initrd_has(initrd, 'pvballoon'):
         print('    note: no pvballoon in this kernel (not in modules.dep nor '

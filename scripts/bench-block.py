@@ -223,13 +223,7 @@ def main():
                          'it runs)')
     ap.add_argument('--guest-arg', action='append', default=[],
                     help='extra kernel argument for every boot (repeatable)')
-    ap.add_argument('--no-build', action='store_true',
-                    help='use the test kernel already built, do not run '
-                         'build.sh (the initramfs is still packed)')
-    ap.add_argument('--kernel', default='',
-                    help='boot this bzImage (with --initrd) instead of the '
-                         'test kernel of BASE; builds nothing')
-    ap.add_argument('--initrd', default='')
+    bench.add_kernel_args(ap)
     ap.add_argument('--image-dir', default='/dev/shm',
                     help='where the raw image lives (default /dev/shm: '
                          'host tmpfs)')
@@ -251,13 +245,7 @@ def main():
     out = args.out or os.path.join(pvgtest.OUT, 'bench', args.base)
     self_check = args.ours == STOCK
 
-    if args.kernel:
-        if not args.initrd:
-            sys.exit('bench-block: --kernel needs --initrd')
-        kernel, initrd = args.kernel, args.initrd
-    else:
-        kernel, initrd = pvgtest.built_kernel(args.base, 'test',
-                                              build=not args.no_build)
+    kernel, initrd = bench.chosen_kernel('bench-block', args)
     # fio and its libraries: the block tools layer of mkinitramfs.sh.
     initrd = pvgtest.initrd_with(initrd, ['block'])
     if not bench.initrd_has(initrd, STOCK):

@@ -136,6 +136,27 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     return out
 
 
+def add_kernel_args(ap):
+    """The options that pick the kernel a TCG benchmark boots."""
+    ap.add_argument('--no-build', action='store_true',
+                    help='use the test kernel already built, do not run '
+                         'build.sh (the initramfs is still packed)')
+    ap.add_argument('--kernel', default='',
+                    help='boot this bzImage (with --initrd) instead of the '
+                         'test kernel of BASE; builds nothing')
+    ap.add_argument('--initrd', default='')
+
+
+def chosen_kernel(tool, args):
+    """(kernel, initrd) of the options of add_kernel_args()."""
+    if not args.kernel:
+        return pvgtest.built_kernel(args.base, 'test',
+                                    build=not args.no_build)
+    if not args.initrd:
+        sys.exit('%s: --kernel needs --initrd' % tool)
+    return args.kernel, args.initrd
+
+
 def initrd_has(initrd, module):
     """Whether the guest of this initramfs (gzip'd newc cpio, as
     mkinitramfs.sh packs it) has module, built in or as a module."""
