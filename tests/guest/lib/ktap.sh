@@ -9,10 +9,12 @@ ktap_n=0
 # pass DESC / fail DESC [DIAGNOSTIC...] / skip DESC REASON
 pass() { ktap_n=$((ktap_n + 1)); echo "ok $ktap_n $1"; }
 fail() {
+	local diag
 	ktap_n=$((ktap_n + 1))
 	echo "not ok $ktap_n $1"
 	shift
-	for d in "$@"; do echo "# $d"; done
+	# Not "d" or any other name a test may use: this runs in its shell.
+	for diag in "$@"; do echo "# $diag"; done
 }
 skip() { ktap_n=$((ktap_n + 1)); echo "ok $ktap_n $1 # SKIP $2"; }
 
