@@ -3,10 +3,11 @@
 #
 # Build the test guest's initramfs for one built kernel:
 #   mkinitramfs.sh OBJDIR OUTPUT
-# Debian's static busybox, our init and in-guest tests (tests/guest/), six
+# Debian's static busybox, our init and in-guest tests (tests/guest/), eight
 # small static helpers (pvg-exit, pvg-cpuid, the pvg-ipistorm workload, the
 # pvg-memtouch memory toucher of the balloon tests, the pvg-uevent listener
-# and pvg-blkio O_DIRECT reader and writer of the block tests), the
+# and pvg-blkio O_DIRECT reader and writer of the block tests, pvg-msr and
+# pvg-kexec of the lifecycle tests), the
 # kernel's modules and our out-of-tree benchmark module (tests/modules/,
 # built here against OBJDIR, installed as /lib/pvg_bench.ko).
 #
@@ -29,7 +30,8 @@ ldd $busybox >/dev/null 2>&1 &&
 
 tools=$PVG_BUILD/tools
 mkdir -p "$tools"
-for t in pvg-exit pvg-cpuid pvg-ipistorm pvg-memtouch pvg-uevent pvg-blkio; do
+helpers='pvg-exit pvg-cpuid pvg-ipistorm pvg-memtouch pvg-uevent pvg-blkio pvg-msr pvg-kexec'
+for t in $helpers; do
 	if [ ! -x "$tools/$t" ] || [ "$PVG_TOP/tests/guest/$t.c" -nt "$tools/$t" ]; then
 		gcc -static -O2 -Wall -Werror -pthread -o "$tools/$t" "$PVG_TOP/tests/guest/$t.c" ||
 			die "cannot build $t (static glibc from libc6-dev is needed)"
@@ -118,8 +120,7 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,usr/bin,proc,sys,dev,tmp,tests,lib}
 cp $busybox "$root/bin/busybox"
-cp "$tools/pvg-exit" "$tools/pvg-cpuid" "$tools/pvg-ipistorm" "$tools/pvg-memtouch" \
-	"$tools/pvg-uevent" "$tools/pvg-blkio" "$root/usr/bin/"
+for t in $helpers; do cp "$tools/$t" "$root/usr/bin/"; done
 install -m 755 "$PVG_TOP/tests/guest/init" "$root/init"
 cp -r "$PVG_TOP/tests/guest/lib" "$root/tests/"
 cp "$PVG_TOP"/tests/guest/tests/*.sh "$root/tests/"
