@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.dont_write_bytecode = True         # no __pycache__ in scripts/
@@ -394,7 +395,7 @@ def scenarios():
     return out
 
 
-HOST_SERVICES = ('agent', 'disk', 'initrd')
+HOST_SERVICES = ('agent', 'disk', 'initrd', 'allow')
 DISK_FILLS = ('zero', 'sectors')
 
 
@@ -417,10 +418,15 @@ def host_services(name):
                              every 512-byte sector starts with the line
                              "pvgtest sector N" (N its number), zeros after
       initrd LAYER           append build/tools/initramfs-LAYER.cpio.gz
-                             (scripts/mkinitramfs.sh) to the initramfs
+                             (scripts/mkinitramfs.sh) to the initramfs;
+                             "initrd kernel": the kernel being tested, as
+                             /boot/vmlinuz (for kexec in the guest)
+      allow REGEX            console lines matching REGEX are not kernel
+                             error reports (a panic the scenario causes)
 
-    Returns dict(agent=bool, disks=[(name, bytes, fill)], layers=[...])."""
-    spec = dict(agent=False, disks=[], layers=[])
+    Returns dict(agent=bool, disks=[(name, bytes, fill)], layers=[...],
+    allow=[regex...])."""
+    spec = dict(agent=False, disks=[], layers=[], allow=[])
     where = name + '.host'
     for line in read_list(os.path.join(SCEN, where)):
         w = line.split()
@@ -437,6 +443,13 @@ def host_services(name):
                 spec['disks'].append((w[1], parse_size(w[2]), fill))
             elif w[0] == 'initrd' and len(w) == 2:
                 spec['layers'].append(w[1])
+            elif w[0] == 'allow' and len(w) >= 2:
+                regex = line.split(None, 1)[1]
+                try:
+                    re.compile(regex)
+                except re.error as e:
+                    raise ValueError('allow: bad regex "%s": %s' % (regex, e))
+                spec['allow'].append(regex)
             else:
                 raise ValueError('unknown request "%s" (known: %s)'
                                  % (line, ', '.join(HOST_SERVICES)))
@@ -458,13 +471,38 @@ def make_disk(path, size, fill):
         f.truncate(size)
 
 
-def initrd_with(initrd, layers):
+def kernel_layer(kernel, initrd):
+    """A cpio archive holding KERNEL as /boot/vmlinuz, next to INITRD,
+    remade when the kernel is newer."""
+    out = re.sub(r'(\.cpio\.gz)?$', '', initrd, count=1) + '-kernel.cpio.gz'
+    if os.path.exists(out) and os.path.getmtime(kernel) <= os.path.getmtime(out):
+        return out
+    with tempfile.TemporaryDirectory() as root:
+        os.mkdir(os.path.join(root, 'boot'))
+        shutil.copy(kernel, os.path.join(root, 'boot', 'vmlinuz'))
+        with open(out + '.tmp', 'wb') as o:
+            cpio = subprocess.Popen(['cpio', '-o', '-H', 'newc', '-R', '0:0',
+                                     '--quiet'], cwd=root,
+                                    stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+            gz = subprocess.Popen(['gzip', '-1'], stdin=cpio.stdout, stdout=o)
+            cpio.stdout.close()
+            cpio.communicate(b'boot\nboot/vmlinuz\n')
+            if cpio.wait() or gz.wait():
+                sys.exit('pvgtest: cannot pack %s into %s' % (kernel, out))
+    os.rename(out + '.tmp', out)
+    return out
+
+
+def initrd_with(initrd, layers, kernel=None):
     """The initramfs with the named layers appended (the kernel unpacks
     concatenated cpio archives in order): INITRD+LAYER....cpio.gz next to
-    it, remade when a part is newer; initrd itself when there are none."""
+    it, remade when a part is newer; initrd itself when there are none.
+    Layer "kernel" is KERNEL as /boot/vmlinuz (kernel_layer())."""
     if not layers:
         return initrd
-    parts = [initrd] + [os.path.join(BUILD, 'tools', 'initramfs-%s.cpio.gz'
+    parts = [initrd] + [kernel_layer(kernel, initrd) if l == 'kernel' else
+                        os.path.join(BUILD, 'tools', 'initramfs-%s.cpio.gz'
                                      % l) for l in layers]
     for part in parts:
         if not os.path.exists(part):
@@ -500,7 +538,7 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     os.makedirs(outdir, exist_ok=True)
     for disk, size, fill in spec['disks']:
         make_disk(os.path.join(outdir, disk + '.img'), size, fill)
-    initrd = initrd_with(initrd, spec['layers'])
+    initrd = initrd_with(initrd, spec['layers'], kernel)
     qargs = []
     for line in read_list(frag + '.qemu'):
         qargs += [a.replace('@OUT@', os.path.abspath(outdir))
@@ -516,7 +554,8 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
-        problems = scan_console(f.read())
+        problems = [p for p in scan_console(f.read())
+                    if not any(re.search(a, p) for a in spec['allow'])]
     ok, meaning = verdict(rc)
     for desc, good, diag in (
             ('boot: verdict through isa-debug-exit', ok, [meaning]),

@@ -612,13 +612,15 @@ class HostSpecTest(unittest.TestCase):
 
     def test_requests(self):
         s = self.spec('# c\nagent\ninitrd block\ndisk a 1G\n'
-                      'disk b 16M sectors\n')
+                      'disk b 16M sectors\nallow Kernel panic - x\n')
         self.assertEqual(s, dict(agent=True, layers=['block'], disks=[
-            ('a', 1 << 30, 'zero'), ('b', 16 << 20, 'sectors')]))
+            ('a', 1 << 30, 'zero'), ('b', 16 << 20, 'sectors')],
+            allow=['Kernel panic - x']))
         self.assertEqual(self.spec(''), dict(agent=False, disks=[],
-                                             layers=[]))
+                                             layers=[], allow=[]))
         for bad in ('agnet\n', 'disk a\n', 'disk a 1T\n', 'disk ../a 1M\n',
-                    'disk a 1M ones\n', 'initrd\n'):
+                    'disk a 1M ones\n', 'initrd\n', 'allow\n',
+                    'allow (unclosed\n'):
             with self.assertRaises(SystemExit):
                 self.spec(bad)
 
@@ -661,6 +663,16 @@ class HostSpecTest(unittest.TestCase):
                     self.assertEqual(f.read(), b'baselayer')
                 with self.assertRaises(SystemExit):
                     pvgtest.initrd_with(base, ['nope'])
+                # "kernel": the kernel itself, as /boot/vmlinuz.
+                kernel = os.path.join(d, 'bzImage')
+                with open(kernel, 'wb') as f:
+                    f.write(b'not really a kernel')
+                out = pvgtest.initrd_with(base, ['kernel'], kernel)
+                with gzip.open(out) as f:
+                    data = f.read()
+                self.assertTrue(data.startswith(b'base070701'))
+                self.assertIn(b'boot/vmlinuz\0', data)
+                self.assertIn(b'not really a kernel', data)
             finally:
                 pvgtest.BUILD = old
 

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# The steps of the lifecycle chain (pvgtest.chain=, see /init): each
+# hop_NAME STAGE takes the guest through one event the paravirtual state
+# must survive.  A step that fails says why on stdout and returns 1;
+# hop_kexec and hop_crash do not return when they work: the next kernel's
+# init carries on at pvgtest.stage=STAGE.
+#   suspend  suspend to RAM with pm_test=core: devices, non-boot CPUs and
+#            the syscore steps (where the KVM guest code parks its shared
+#            areas) go down and come back, without the final sleep
+#   kexec    kexec_file_load() this kernel (/boot/vmlinuz, the scenario's
+#            "initrd kernel" host request) and reboot into it
+#   crash    load it as the crash kernel, then panic (sysrq c)
+
+# next_cmdline STAGE HOP: this kernel's command line for the next one.
+# The crash kernel gets no crashkernel= of its own.
+next_cmdline() {
+	for w in $(cat /proc/cmdline); do
+		case $w in
+		pvgtest.stage=* | pvgtest.failed=*) ;;
+		crashkernel=*) [ "$2" = crash ] || printf '%s ' "$w" ;;
+		*) printf '%s ' "$w" ;;
+		esac
+	done
+	printf 'pvgtest.stage=%s' "$1"
+	[ "$verdict" = 0x10 ] || printf ' pvgtest.failed=1'
+}
+
+# next_initrd: this guest's root file system, as the next kernel's
+# initramfs (/tmp/next.cpio.gz); the mounted /proc, /sys, /dev and /tmp
+# stay out.
+next_initrd() {
+	if [ ! -r /boot/vmlinuz ]; then
+		echo "no /boot/vmlinuz: the scenario needs 'initrd kernel' in NAME.host"
+		return 1
+	fi
+	(cd / && find . -xdev | cpio -o -H newc 2>/dev/null | gzip -1) >/tmp/next.cpio.gz ||
+		{ echo "cannot pack the root file system"; return 1; }
+}
+
+hop_suspend() {
+	p=/sys/power
+	if [ ! -w $p/pm_test ]; then
+		echo "no $p/pm_test (CONFIG_PM_DEBUG)"
+		return 1
+	fi
+	if ! grep -qw mem $p/state; then
+		echo "no suspend to RAM: $p/state offers '$(cat $p/state)'"
+		return 1
+	fi
+	echo 1 >/sys/module/suspend/parameters/pm_test_delay
+	n=$(cat $p/suspend_stats/success)
+	echo core >$p/pm_test || return 1
+	if ! echo mem >$p/state; then
+		echo none >$p/pm_test
+		echo "writing mem to $p/state failed"
+		dmesg | tail -5
+		return 1
+	fi
+	echo none >$p/pm_test
+	if [ "$(cat $p/suspend_stats/success)" -ne $((n + 1)) ]; then
+		echo "$p/suspend_stats/success did not count the suspend"
+		return 1
+	fi
+}
+
+hop_kexec() {
+	next_initrd || return 1
+	pvg-kexec exec /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" kexec)"
+	return 1
+}
+
+hop_crash() {
+	if [ "$(cat /sys/kernel/kexec_crash_size)" -eq 0 ]; then
+		echo "no crash kernel area: the scenario needs crashkernel= in NAME.boot"
+		return 1
+	fi
+	next_initrd || return 1
+	pvg-kexec crash /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" crash)" ||
+		return 1
+	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
+		echo "the crash kernel was loaded but kexec_crash_loaded says no"
+		return 1
+	fi
+	sync
+	echo c >/proc/sysrq-trigger
+	echo "the panic did not start the crash kernel"
+	return 1
+}

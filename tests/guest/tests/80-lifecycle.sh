@@ -1,0 +1,71 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Where the lifecycle chain (pvgtest.chain=suspend,kexec,crash; see /init
+# and /tests/lib/hop.sh) stands: before the first step, that each step can
+# run; after a step, that it really happened.  Run again after every step
+# when pvgtest.after= names it.
+. /tests/lib/ktap.sh
+
+chain=$(param chain | tr ',' ' ')
+if [ -z "$chain" ]; then
+	skip "lifecycle chain" "not asked for by this scenario"
+	exit 0
+fi
+stage=$(param stage)
+stage=${stage:-0}
+
+if [ "$stage" -eq 0 ]; then
+	for hop in $chain; do
+		case $hop in
+		suspend)
+			grep -qw mem /sys/power/state && [ -w /sys/power/pm_test ] &&
+				pass "suspend to RAM and pm_test are offered" ||
+				fail "suspend to RAM and pm_test are offered" \
+					"state: $(cat /sys/power/state)" ;;
+		kexec)
+			[ -r /boot/vmlinuz ] && pass "/boot/vmlinuz is there to kexec" ||
+				fail "/boot/vmlinuz is there to kexec" ;;
+		crash)
+			s=$(cat /sys/kernel/kexec_crash_size)
+			[ "$s" -gt 0 ] && pass "crash kernel area reserved ($s bytes)" ||
+				fail "crash kernel area reserved" "kexec_crash_size $s" ;;
+		*)
+			fail "lifecycle step '$hop' is known" "known: suspend kexec crash" ;;
+		esac
+	done
+	exit 0
+fi
+
+hop=$(echo $chain | cut -d' ' -f"$stage")
+case $hop in
+suspend)
+	n=$(cat /sys/power/suspend_stats/success)
+	[ "$n" -ge 1 ] && pass "a suspend completed ($n in this boot)" ||
+		fail "a suspend completed" "suspend_stats/success $n"
+	dmesg | grep -q 'suspend debug: Waiting' &&
+		pass "the suspend went down to the syscore level (pm_test=core)" ||
+		fail "the suspend went down to the syscore level (pm_test=core)" \
+			"$(dmesg | grep -i -E 'PM:|suspend' | tail -5)"
+	;;
+kexec | crash)
+	grep -q "pvgtest.stage=$stage" /proc/cmdline &&
+		pass "this kernel was started by the $hop step" ||
+		fail "this kernel was started by the $hop step" "$(cat /proc/cmdline)"
+	;;
+esac
+case $hop in
+kexec)
+	[ ! -e /proc/vmcore ] && pass "not a crash kernel (no /proc/vmcore)" ||
+		fail "not a crash kernel (no /proc/vmcore)" ;;
+crash)
+	# The crashed kernel's memory, as an ELF core file, is the proof that
+	# this is the kdump kernel it loaded.
+	if [ -r /proc/vmcore ] &&
+		[ "$(dd if=/proc/vmcore bs=4 count=1 2>/dev/null | tail -c 3)" = ELF ]; then
+		pass "/proc/vmcore holds the crashed kernel's ELF core"
+	else
+		fail "/proc/vmcore holds the crashed kernel's ELF core" \
+			"$(ls -l /proc/vmcore 2>&1)"
+	fi
+	;;
+esac
