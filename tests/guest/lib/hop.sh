@@ -9,7 +9,7 @@
 #            areas) go down and come back, without the final sleep
 #   kexec    kexec_file_load() this kernel (/boot/vmlinuz, the scenario's
 #            "initrd kernel" host request) and reboot into it
-#   crash    load it as the crash kernel, then panic (sysrq c)
+#   crash    load it as the crash kernel, then panic (sysrq c) on CPU 0
 
 # next_cmdline STAGE HOP: this kernel's command line for the next one.
 # The crash kernel gets no crashkernel= of its own.
@@ -82,7 +82,10 @@ hop_crash() {
 		return 1
 	fi
 	sync
-	echo c >/proc/sysrq-trigger
+	# Crash on the boot CPU: a crash kernel started on another CPU cannot
+	# bring the crashed boot CPU back (6.12 leaves it out), and the tests
+	# after the crash want every CPU.
+	taskset -c 0 sh -c 'echo c >/proc/sysrq-trigger'
 	echo "the panic did not start the crash kernel"
 	return 1
 }
