@@ -60,10 +60,10 @@ else
 		debian_configure "$base" "$src" "$obj" --set-str LOCALVERSION "-pvguest" \
 			--disable DEBUG_INFO --disable DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT \
 			--disable DEBUG_INFO_DWARF5 --disable DEBUG_INFO_BTF --enable DEBUG_INFO_NONE
-		for o in 'CONFIG_PVGUEST=y' 'CONFIG_PVBALLOON=m' 'CONFIG_PVBLOCK=m' \
-			 'CONFIG_LOCALVERSION="-pvguest"'; do
-			grep -qx "$o" "$obj/.config" || die "$o did not land in $obj/.config"
-		done
+		missing=$(debian_ours_missing "$obj/.config")
+		grep -qx 'CONFIG_LOCALVERSION="-pvguest"' "$obj/.config" ||
+			missing="${missing}CONFIG_LOCALVERSION=\"-pvguest\" did not land"
+		[ -z "$missing" ] || die "in $obj/.config: $missing"
 		echo "$cstamp" >"$obj/.pvguest-config"
 	fi
 fi

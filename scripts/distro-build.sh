@@ -24,11 +24,8 @@ echo "KTAP version 1"
 kernel_env
 stage "configuring $base with Debian's config plus our options"
 debian_configure "$base" "$src" "$obj"
-missing=
-grep -q '^CONFIG_PVGUEST=y' "$obj/.config" || missing="CONFIG_PVGUEST=y did not land"
-grep -q '^CONFIG_PVBALLOON=m' "$obj/.config" || missing="$missing CONFIG_PVBALLOON=m did not land"
-grep -q '^CONFIG_PVBLOCK=m' "$obj/.config" || missing="$missing CONFIG_PVBLOCK=m did not land"
-ktap_result "Debian $base config takes CONFIG_PVGUEST=y, CONFIG_PVBALLOON=m and CONFIG_PVBLOCK=m" "$missing"
+ktap_result "Debian $base config takes CONFIG_PVGUEST=y, CONFIG_PVBALLOON=m and CONFIG_PVBLOCK=m" \
+	"$(debian_ours_missing "$obj/.config")"
 
 stage "building our directories in Debian's $base config (prepare takes a while)"
 if ! out=$(kmake "$src" "$obj" -s -j"$(nproc)" prepare 2>&1); then

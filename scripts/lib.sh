@@ -138,6 +138,15 @@ debian_configure() {
 	kmake "$src" "$obj" -s olddefconfig >/dev/null 2>&1
 }
 
+# debian_ours_missing CONFIG: which of the options debian_configure sets for
+# our drivers did not land in CONFIG; empty when all did.
+debian_ours_missing() {
+	local o
+	for o in CONFIG_PVGUEST=y CONFIG_PVBALLOON=m CONFIG_PVBLOCK=m; do
+		grep -qx "$o" "$1" || printf '%s did not land; ' "$o"
+	done
+}
+
 # config_missing CONFIG FRAGMENT...: the requests of the fragments that did
 # not land in CONFIG (merge_config.sh only warns about them).  The last
 # fragment that sets an option decides its value.

@@ -11,8 +11,37 @@
 #            "initrd kernel" host request) and reboot into it
 #   crash    load it as the crash kernel, then panic (sysrq c) on CPU 0
 
+# hop_ready HOP: whether step HOP can run in this guest; says why not on
+# stdout and returns 1.
+hop_ready() {
+	case $1 in
+	suspend)
+		if [ ! -w /sys/power/pm_test ]; then
+			echo "no /sys/power/pm_test (CONFIG_PM_DEBUG)"
+			return 1
+		fi
+		if ! grep -qw mem /sys/power/state; then
+			echo "no suspend to RAM: /sys/power/state offers '$(cat /sys/power/state)'"
+			return 1
+		fi ;;
+	kexec | crash)
+		if [ ! -r /boot/vmlinuz ]; then
+			echo "no /boot/vmlinuz: the scenario needs 'initrd kernel' in NAME.host"
+			return 1
+		fi
+		if [ "$1" = crash ] && [ "$(cat /sys/kernel/kexec_crash_size)" -eq 0 ]; then
+			echo "no crash kernel area: the scenario needs crashkernel= in NAME.boot"
+			return 1
+		fi ;;
+	*)
+		echo "unknown lifecycle step '$1' (known: suspend kexec crash)"
+		return 1 ;;
+	esac
+}
+
 # next_cmdline STAGE HOP: this kernel's command line for the next one.
-# The crash kernel gets no crashkernel= of its own.
+# The crash kernel gets no crashkernel= of its own; a failure so far
+# (init's $verdict) travels on as pvgtest.failed=1.
 next_cmdline() {
 	for w in $(cat /proc/cmdline); do
 		case $w in
@@ -29,24 +58,13 @@ next_cmdline() {
 # initramfs (/tmp/next.cpio.gz); the mounted /proc, /sys, /dev and /tmp
 # stay out.
 next_initrd() {
-	if [ ! -r /boot/vmlinuz ]; then
-		echo "no /boot/vmlinuz: the scenario needs 'initrd kernel' in NAME.host"
-		return 1
-	fi
 	(cd / && find . -xdev | cpio -o -H newc 2>/dev/null | gzip -1) >/tmp/next.cpio.gz ||
 		{ echo "cannot pack the root file system"; return 1; }
 }
 
 hop_suspend() {
+	hop_ready suspend || return 1
 	p=/sys/power
-	if [ ! -w $p/pm_test ]; then
-		echo "no $p/pm_test (CONFIG_PM_DEBUG)"
-		return 1
-	fi
-	if ! grep -qw mem $p/state; then
-		echo "no suspend to RAM: $p/state offers '$(cat $p/state)'"
-		return 1
-	fi
 	echo 1 >/sys/module/suspend/parameters/pm_test_delay
 	n=$(cat $p/suspend_stats/success)
 	echo core >$p/pm_test || return 1
@@ -64,17 +82,13 @@ hop_suspend() {
 }
 
 hop_kexec() {
-	next_initrd || return 1
+	hop_ready kexec && next_initrd || return 1
 	pvg-kexec exec /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" kexec)"
 	return 1
 }
 
 hop_crash() {
-	if [ "$(cat /sys/kernel/kexec_crash_size)" -eq 0 ]; then
-		echo "no crash kernel area: the scenario needs crashkernel= in NAME.boot"
-		return 1
-	fi
-	next_initrd || return 1
+	hop_ready crash && next_initrd || return 1
 	pvg-kexec crash /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" crash)" ||
 		return 1
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then

@@ -23,15 +23,9 @@ if [ ! -c /dev/cpu/0/msr ]; then
 	fail "/dev/cpu/0/msr exists (CONFIG_X86_MSR)"
 	exit 0
 fi
-cpus=$(cat /sys/devices/system/cpu/online | tr ',' ' ')
-online=
-for r in $cpus; do
-	case $r in
-	*-*) online="$online $(seq "${r%-*}" "${r#*-}" | tr '\n' ' ')" ;;
-	*) online="$online $r" ;;
-	esac
-done
-online=$(echo $online)
+# The msr driver has a device for each online CPU, and only for those.
+online=$(ls /dev/cpu/[0-9]*/msr | cut -d/ -f4 | sort -n | tr '\n' ' ')
+online=${online% }
 
 # area OP MSR: check one operation's MSR on every online CPU.
 area() {
@@ -58,9 +52,8 @@ area() {
 				seen="$seen $a"
 			fi ;;
 		native)
-			if [ $rc -ne 0 ] || [ $((v)) -eq 0 ]; then
-				:
-			elif [ $((v & ~63)) -lt $((0x100000)) ]; then
+			[ $rc -eq 0 ] && [ $((v)) -ne 0 ] || continue
+			if [ $((v & ~63)) -lt $((0x100000)) ]; then
 				fw="$fw cpu$c:$v"
 			else
 				bad="$bad cpu$c:$v"

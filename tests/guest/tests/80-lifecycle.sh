@@ -15,23 +15,10 @@ stage=$(param stage)
 stage=${stage:-0}
 
 if [ "$stage" -eq 0 ]; then
+	. /tests/lib/hop.sh
 	for hop in $chain; do
-		case $hop in
-		suspend)
-			grep -qw mem /sys/power/state && [ -w /sys/power/pm_test ] &&
-				pass "suspend to RAM and pm_test are offered" ||
-				fail "suspend to RAM and pm_test are offered" \
-					"state: $(cat /sys/power/state)" ;;
-		kexec)
-			[ -r /boot/vmlinuz ] && pass "/boot/vmlinuz is there to kexec" ||
-				fail "/boot/vmlinuz is there to kexec" ;;
-		crash)
-			s=$(cat /sys/kernel/kexec_crash_size)
-			[ "$s" -gt 0 ] && pass "crash kernel area reserved ($s bytes)" ||
-				fail "crash kernel area reserved" "kexec_crash_size $s" ;;
-		*)
-			fail "lifecycle step '$hop' is known" "known: suspend kexec crash" ;;
-		esac
+		why=$(hop_ready "$hop") && pass "lifecycle step $hop can run here" ||
+			fail "lifecycle step $hop can run here" "$why"
 	done
 	exit 0
 fi
