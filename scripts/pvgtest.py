@@ -378,8 +378,9 @@ def cmd_run(args):
     return 0 if ok and m else 1
 
 
-def scenarios():
-    """(name, needs, timeout or 0) of each CFLIST line."""
+def scenarios(with_manual=False):
+    """(name, needs, timeout or 0) of each CFLIST line; the lines marked
+    "manual" only when with_manual is true."""
     out = []
     for line in read_list(os.path.join(SCEN, 'CFLIST')):
         words = line.split()
@@ -387,11 +388,14 @@ def scenarios():
         if needs not in ('tcg', 'kvm'):
             sys.exit('pvgtest: CFLIST: %s needs "%s" (tcg or kvm)'
                      % (name, needs))
-        timeout = words[2] if len(words) > 2 else '0'
-        if not timeout.isdigit():
-            sys.exit('pvgtest: CFLIST: %s: timeout "%s" is not a number of '
-                     'seconds' % (name, timeout))
-        out.append((name, needs, int(timeout)))
+        manual = 'manual' in words[2:]
+        rest = [w for w in words[2:] if w != 'manual']
+        timeout = rest[0] if rest else '0'
+        if len(rest) > 1 or not timeout.isdigit():
+            sys.exit('pvgtest: CFLIST: %s: "%s" is not a number of seconds '
+                     'and "manual"' % (name, ' '.join(words[2:])))
+        if with_manual or not manual:
+            out.append((name, needs, int(timeout)))
     return out
 
 
@@ -609,7 +613,8 @@ def report_failures(res):
 
 def cmd_check(args):
     only = set(args.only.split(',')) if args.only else None
-    todo = [s for s in scenarios() if not only or s[0] in only]
+    todo = [s for s in scenarios(with_manual=bool(only))
+            if not only or s[0] in only]
     if only and len(todo) != len(only):
         sys.exit('pvgtest: unknown scenario in --only: %s'
                  % ', '.join(sorted(only - {s[0] for s in todo})))

@@ -596,6 +596,28 @@ class AgentBlockTest(unittest.TestCase):
             h.handle('allocated', ['data0'])
 
 
+class CflistTest(unittest.TestCase):
+    """CFLIST: timeouts, and "manual" scenarios only when asked for."""
+
+    def test_manual(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, 'CFLIST'), 'w') as f:
+                f.write('a tcg\nb kvm 300 manual\nc kvm manual\n')
+            old, pvgtest.SCEN = pvgtest.SCEN, d
+            try:
+                self.assertEqual(pvgtest.scenarios(), [('a', 'tcg', 0)])
+                self.assertEqual(pvgtest.scenarios(True), [
+                    ('a', 'tcg', 0), ('b', 'kvm', 300), ('c', 'kvm', 0)])
+                for bad in ('x kvm soon\n', 'x kvm 1 2\n', 'x gpu\n'):
+                    with open(os.path.join(d, 'CFLIST'), 'w') as f:
+                        f.write(bad)
+                    with self.assertRaises(SystemExit):
+                        pvgtest.scenarios(True)
+            finally:
+                pvgtest.SCEN = old
+
+
 class HostSpecTest(unittest.TestCase):
     """NAME.host requests: disks, initramfs layers, and their errors."""
 
