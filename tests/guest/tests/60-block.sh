@@ -466,12 +466,22 @@ if [ -z "$pv" ]; then
 elif [ ! -w /sys/kernel/debug/pvblock/$data/inject_break ]; then
 	fail "pvblock: debugfs fault injection (inject_break, inject_status)" "$(ls /sys/kernel/debug/pvblock/$data 2>&1)"
 else
-	r0=$(pvstat $data resets)
+	# The writes are held to 16 MiB/s so that fio is still writing when
+	# the break lands: unthrottled, 64 MiB can be done before it does.
+	r0=$(pvstat $data resets) s0=$(pvstat $data submitted)
 	fio --name=brk --filename=/dev/$data --ioengine=libaio --direct=1 --iodepth=16 \
-		--rw=randwrite --bs=16k --size=64m --verify=crc32c --verify_fatal=1 \
+		--rw=randwrite --bs=16k --size=64m --rate=,16m --verify=crc32c --verify_fatal=1 \
 		--output-format=json >/tmp/brk.json 2>/tmp/brk.err &
 	fpid=$!
-	sleep 3
+	i=0
+	while [ "$(pvstat $data submitted)" -lt $((s0 + 64)) ] && kill -0 $fpid 2>/dev/null &&
+		[ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 $fpid 2>/dev/null &&
+		pass "pvblock: break injected while fio writes ($(($(pvstat $data submitted) - s0)) requests in)" ||
+		fail "pvblock: break injected while fio writes" "fio had already exited" "$(tail -3 /tmp/brk.err)"
 	echo 1 >/sys/kernel/debug/pvblock/$data/inject_break
 	waitpid_s $fpid 120
 	rc=$?
