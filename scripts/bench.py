@@ -12,9 +12,13 @@ operations), and repeats that cycle C times (default 2), so that a slow
 or fast moment of the machine does not land on one configuration only.
 Each boot runs the suites of tests/guest/bench/run.sh, a warm-up and then
 N measured runs each, and reports them as BENCH lines on its data port.
-The medians of all C * N runs of each configuration are compared: a table
-on stdout, and one JSON
-file per suite in the output directory, a list of records
+Each cycle boots the three in a different order (pvguest, stock, nopv;
+then stock, nopv, pvguest; ...), so that no configuration always comes
+first.  The medians of all C * N runs of each configuration are compared:
+a table on stdout, with a 95% bootstrap interval of each pvguest/stock
+ratio (boots and runs resampled; an interval around 1.0 means the two are
+not told apart), and one JSON file per suite in the output directory, a
+list of records
 
   {"name", "unit", "ours", "baseline", "baseline_value", "ratio"}
 
@@ -28,6 +32,7 @@ import argparse
 import gzip
 import json
 import os
+import random
 import statistics
 import sys
 
@@ -181,6 +186,35 @@ def initrd_has(initrd, module):
     return False
 
 
+def cycle_order(cycle):
+    """BOOTS rotated for cycle (1-based), so that each boots first once in
+    every len(BOOTS) cycles."""
+    k = (cycle - 1) % len(BOOTS)
+    return BOOTS[k:] + BOOTS[:k]
+
+
+def ratio_interval(ours, base, lower_better, rounds=2000, seed=1):
+    """95% bootstrap interval (lo, hi) of ratio(median ours, median base).
+
+    ours and base are lists of boots, each a list of runs.  A resample
+    draws boots with replacement and then runs with replacement within
+    each drawn boot, so that both the spread between boots and the spread
+    within one boot widen the interval.  Seeded: the same values give the
+    same interval."""
+    rng = random.Random(seed)
+
+    def resample(boots):
+        runs = []
+        for _ in boots:
+            boot = rng.choice(boots)
+            runs.extend(rng.choice(boot) for _ in boot)
+        return statistics.median(runs)
+
+    got = sorted(ratio(resample(ours), resample(base), lower_better)
+                 for _ in range(rounds))
+    return got[int(rounds * 0.025)], got[int(rounds * 0.975) - 1]
+
+
 def fmt(x):
     return '%.0f' % x if x >= 100 else '%.3g' % x
 
@@ -244,15 +278,16 @@ def main():
         print('    note: %d runs a suite; results need at least 5'
               % args.runs)
 
-    pooled = {name: {} for name, _ in BOOTS}
+    # {boot: {suite: [[runs of one boot], ...]}}
+    boots = {name: {} for name, _ in BOOTS}
     for cycle in range(1, args.cycles + 1):
-        for name, extra in BOOTS:
+        for name, extra in cycle_order(cycle):
             got = bench_boot(name, extra, args, accel, kernel, initrd, cycle)
             for suite, v in got.items():
-                pooled[name].setdefault(suite, []).extend(v)
-    medians = {name: {suite: statistics.median(v)
+                boots[name].setdefault(suite, []).append(v)
+    medians = {name: {suite: statistics.median(sum(v, []))
                       for suite, v in suites.items()}
-               for name, suites in pooled.items()}
+               for name, suites in boots.items()}
 
     os.makedirs(out, exist_ok=True)
     print()
@@ -260,9 +295,10 @@ def main():
           '(%d boots x %d); ratio > 1: pvguest is better'
           % (args.base, accel, args.cycles * args.runs, args.cycles,
              args.runs))
-    print('%-9s %-6s %10s %10s %10s %14s %13s' % (
+    print('%-9s %-6s %10s %10s %10s %14s %13s %13s' % (
         'suite', 'unit', 'pvguest', 'stock', 'nopv', 'pvguest/stock',
-        'pvguest/nopv'))
+        '95% interval', 'pvguest/nopv'))
+    tied = []
     for suite, _, unit, lower, desc in SUITES:
         if suite not in args.suites:
             continue
@@ -274,11 +310,18 @@ def main():
                          'ours': ours, 'baseline': baseline,
                          'baseline_value': value,
                          'ratio': round(ratio(ours, value, lower), 4)})
-        print('%-9s %-6s %10s %10s %10s %14.2f %13.2f' % (
+        lo, hi = ratio_interval(boots['pvguest'][suite],
+                                boots['stock'][suite], lower)
+        if lo <= 1.0 <= hi:
+            tied.append(suite)
+        print('%-9s %-6s %10s %10s %10s %14.2f %13s %13.2f' % (
             suite, unit, fmt(ours), fmt(medians['stock'][suite]),
             fmt(medians['nopv'][suite]), recs[0]['ratio'],
-            recs[1]['ratio']))
+            '%.2f-%.2f' % (lo, hi), recs[1]['ratio']))
         write_json(out, suite, recs)
+    if tied:
+        print('pvguest and stock are not told apart on: %s (1.0 is inside '
+              'the 95%% interval)' % ', '.join(tied))
     print('JSON results in %s' % out)
     return 0
 

@@ -381,6 +381,41 @@ class GuestHostHelperTest(unittest.TestCase):
         self.assertIn('rc=2 reply=no reply from the host agent', out)
 
 
+class IpiBenchTest(unittest.TestCase):
+    def load(self):
+        return load_script('bench.py')
+
+    def test_each_configuration_boots_first_once_in_three_cycles(self):
+        m = self.load()
+        firsts = [m.cycle_order(c)[0][0] for c in (1, 2, 3, 4)]
+        self.assertEqual(firsts, ['pvguest', 'stock', 'nopv', 'pvguest'])
+        self.assertEqual(sorted(m.cycle_order(2)), sorted(m.BOOTS))
+
+    def test_interval_spans_one_for_the_same_values(self):
+        m = self.load()
+        boots = [[100, 130, 90, 160, 110], [150, 95, 120, 105, 140]]
+        lo, hi = m.ratio_interval(boots, [list(b) for b in boots], True)
+        self.assertLess(lo, 1.0)
+        self.assertGreater(hi, 1.0)
+
+    def test_interval_excludes_one_for_a_clear_win(self):
+        m = self.load()
+        ours = [[50, 52, 49, 51, 50], [48, 53, 50, 51, 49]]
+        stock = [[100, 104, 98, 101, 99], [97, 103, 100, 102, 99]]
+        lo, hi = m.ratio_interval(ours, stock, True)
+        self.assertGreater(lo, 1.8)
+        self.assertLess(hi, 2.2)
+        # Throughput: higher is better, the same win the other way round.
+        lo, hi = m.ratio_interval(stock, ours, False)
+        self.assertGreater(lo, 1.8)
+
+    def test_interval_is_reproducible(self):
+        m = self.load()
+        a, b = [[1, 2, 3], [2, 3, 4]], [[2, 3, 4], [3, 4, 5]]
+        self.assertEqual(m.ratio_interval(a, b, True),
+                         m.ratio_interval(a, b, True))
+
+
 class BalloonBenchTest(unittest.TestCase):
     def load(self):
         return load_script('bench-balloon.py')
