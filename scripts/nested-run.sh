@@ -11,7 +11,7 @@
 # L2 guest wrote v (1..0x7b) to isa-debug-exit; L1 itself reports v = 0x7c
 # (L2 QEMU failed to start), 0x7d (no /dev/kvm in L1) or 0x7e (L2 stopped
 # without a verdict). 124: timeout, 0: L1 died, 1: host QEMU error,
-# 2: usage error.
+# 2: usage error, 4: the L1 kernel reported a lockup, stall or panic.
 set -euo pipefail
 
 die() { echo "nested-run: error: $*" >&2; exit 2; }
@@ -99,8 +99,20 @@ qpid=$!
 # isa-debug-exit.  The TCG-emulated L1 has been seen to wedge in between,
 # with L2's verdict already out; pass that verdict on after PVG_L1_GRACE
 # seconds (default 15) instead of waiting for the timeout.
+# The L1 kernel itself has been seen to lock up (a CPU stuck in KVM_RUN
+# for minutes) or to crash; L2 then stops too, for reasons of its host.
+# Stop L1 at its first such report and exit with 4.
 grace=${PVG_L1_GRACE:-15}
+l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 while kill -0 "$qpid" 2>/dev/null; do
+	if bad=$(grep -a -m 1 -E "$l1_broken" "${o[l1-console]}" 2>/dev/null) &&
+		! grep -a -q '^l1: verdict' "${o[l1-console]}"; then
+		echo "nested-run: the L1 kernel failed (${bad%$'\r'}); stopped it" >&2
+		kill "$qpid" 2>/dev/null
+		wait "$qpid" 2>/dev/null || true
+		qpid=''
+		exit 4
+	fi
 	v=$(sed -n 's/^l1: verdict \(0x[0-9a-f]*\|[0-9]*\)\r*$/\1/p' \
 		"${o[l1-console]}" 2>/dev/null | tail -n 1) || true
 	if [[ -n $v ]]; then

@@ -39,6 +39,8 @@ PASS, FAIL = 0x10, 0x11
 # Codes a nested L1 reports for its L2 (scripts/nested-l1.sh).
 L2_NO_VERDICT, L2_QEMU_FAILED, L1_NO_KVM = 0x7e, 0x7c, 0x7d
 TIMEOUT = 124
+# nested-run.sh: the L1 kernel reported a lockup, stall or panic
+L1_FAILED = 4
 
 CONSOLE_PROBLEMS = [
     (r'Oops[:\s]|general protection fault', 'Oops'),
@@ -262,7 +264,10 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
 def silent_stop(rc, outdir):
     """A nested boot that stopped, or hung, with no verdict and a console
     free of kernel error reports (a hung L2 kernel reports a hung task,
-    lockup or stall within the timeout)."""
+    lockup or stall within the timeout), or one whose L1 kernel failed:
+    whatever L2 printed then, its host stopped under it."""
+    if rc == L1_FAILED:
+        return True
     if rc not in (0, TIMEOUT) and not (rc & 1 and rc >> 1 == L2_NO_VERDICT):
         return False
     with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
@@ -275,10 +280,11 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     stop.  Returns (exit code, seconds) of the last boot.
 
     Nested KVM under TCG sometimes resets or wedges a guest without a word:
-    no verdict, nothing on the console, even before our tests run.  A
-    kernel crash prints (panic, Oops, BUG, lockup, stall) and fails at once;
-    a silent stop gets up to two more boots, each announced, with the logs
-    of each try kept as OUTDIR.tryN.  Under nested KVM every console byte
+    no verdict, nothing on the console, even before our tests run; or the
+    L1 kernel locks up or crashes under it.  A crash of the kernel under
+    test prints (panic, Oops, BUG, lockup, stall) and fails at once; a
+    silent stop or a failed L1 gets up to two more boots, each announced,
+    with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every console byte
     also costs L1 a trapped serial write, so the console is kept to
     warnings and worse, which is what the scan needs."""
     if accel == 'nested':
@@ -291,9 +297,11 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         if accel != 'nested' or not silent_stop(rc, outdir):
             break
         keep = '%s.try%d' % (outdir, attempt)
-        print('    note: %s: the nested guest stopped silently (%s); '
-              'booting again (logs of that try kept in %s)'
-              % (label, verdict(rc)[1], keep))
+        print('    note: %s: %s (%s); booting again (logs of that try '
+              'kept in %s)' % (label, 'the nested L1 kernel failed'
+                               if rc == L1_FAILED else
+                               'the nested guest stopped silently',
+                               verdict(rc)[1], keep))
         os.rename(outdir, keep)
         rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir,
                         timeout, agent)
@@ -304,6 +312,8 @@ def verdict(rc):
     """(passed?, meaning) of a QEMU exit status."""
     if rc == TIMEOUT:
         return False, 'timed out'
+    if rc == L1_FAILED:
+        return False, 'the nested L1 kernel failed (see its l1-console.log)'
     if rc & 1 and rc > 1:
         v = rc >> 1
         return v == PASS, {

@@ -91,6 +91,8 @@ class SilentStopTest(unittest.TestCase):
         self.assertTrue(self.run_case(pvgtest.TIMEOUT, quiet))
         stall = quiet + '[ 40.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n'
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, stall))
+        # L2's stall is then its host's doing.
+        self.assertTrue(self.run_case(pvgtest.L1_FAILED, stall))
 
 
 class VerdictTest(unittest.TestCase):
@@ -157,6 +159,20 @@ class NestedRunTest(unittest.TestCase):
     def test_normal_exit_is_untouched(self):
         rc, err = self.run_fake_l1('l1: verdict 16', hang=False)
         self.assertEqual((rc, err), (33, ''))
+
+    def test_l1_lockup_stops_l1(self):
+        rc, err = self.run_fake_l1(
+            '[ 152.6] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! '
+            '[qemu-system-x86:105]', hang=True)
+        self.assertEqual(rc, pvgtest.L1_FAILED)
+        self.assertIn('the L1 kernel failed (', err)
+        self.assertIn('soft lockup - CPU#0 stuck for 26s!', err)
+
+    def test_l1_lockup_after_the_verdict_is_not_a_failure(self):
+        rc, _ = self.run_fake_l1(
+            'l1: verdict 16\r\n[ 99.0] watchdog: BUG: soft lockup - CPU#1 '
+            'stuck for 22s!', hang=False)
+        self.assertEqual(rc, 33)
 
     def test_verdict_of_an_earlier_run_is_ignored(self):
         rc, err = self.run_fake_l1('l1: verdict 16', hang=False,
