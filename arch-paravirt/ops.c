@@ -56,6 +56,7 @@ static const char * const pvg_counter_names[PVG_NR_COUNTERS] = {
 	[PVG_CNT_SPIN_WAITS] = "spin_waits",
 	[PVG_CNT_YIELDS] = "yields",
 	[PVG_CNT_IPI_FALLBACKS] = "ipi_fallbacks",
+	[PVG_CNT_IPI_SHORT] = "ipi_short",
 	[PVG_CNT_HYPERCALLS] = "hypercalls",
 	[PVG_CNT_HC_ERRORS] = "hypercall_errors",
 };

@@ -4,6 +4,7 @@ pvgtest.feat=CLOCKSOURCE,NOP_IO_DELAY,CLOCKSOURCE2,ASYNC_PF,STEAL_TIME,PV_EOI,PV
 pvgtest.ops=ipi:hypercall,tlb:shared-memory,spin:hypercall,yield:hypercall,steal:shared-memory,eoi:shared-memory,clock:shared-memory,pollctl:msr,iodelay:no-op
 pvgtest.moves=ipi_calls,ipi_hypercalls,hypercalls
 pvgtest.inject=3
+pvgtest.inject_short=2
 pvgtest.oplog=setup+PV+IPIs+.pvguest
 pvgtest.hotplug=3
 pvgtest.lock_ms=2000

@@ -22,7 +22,9 @@
  * @PVG_CNT_SPIN_WAITS: lock waits that went to the paravirtual halt
  * @PVG_CNT_YIELDS: KVM_HC_SCHED_YIELD hypercalls toward preempted vCPUs
  * @PVG_CNT_IPI_FALLBACKS: IPI sends finished natively after a failed
- *	KVM_HC_SEND_IPI
+ *	or short KVM_HC_SEND_IPI
+ * @PVG_CNT_IPI_SHORT: KVM_HC_SEND_IPI hypercalls the host delivered to
+ *	fewer vCPUs than asked
  * @PVG_CNT_HYPERCALLS: hypercalls made through pvg_hypercall()
  * @PVG_CNT_HC_ERRORS: those that returned an error
  * @PVG_NR_COUNTERS: number of counters
@@ -36,6 +38,7 @@ enum pvg_counter {
 	PVG_CNT_SPIN_WAITS,
 	PVG_CNT_YIELDS,
 	PVG_CNT_IPI_FALLBACKS,
+	PVG_CNT_IPI_SHORT,
 	PVG_CNT_HYPERCALLS,
 	PVG_CNT_HC_ERRORS,
 	PVG_NR_COUNTERS

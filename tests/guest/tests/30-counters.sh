@@ -10,13 +10,17 @@
 #                          (debugfs inject_ipi_errors); exactly N errors and
 #                          N native fallbacks must follow, and the workload
 #                          must still get every IPI
+#   pvgtest.inject_short=N make N KVM_HC_SEND_IPI hypercalls name a vCPU
+#                          the host does not have (debugfs inject_ipi_short);
+#                          exactly N short windows and N more native
+#                          fallbacks must follow
 . /tests/lib/ktap.sh
 
 f=/sys/kernel/debug/pvguest/counters
 check "$f exists and is readable" cat $f
 [ -r $f ] || exit 0
 n=$(grep -c . $f)
-[ "$n" -eq 10 ] && pass "ten counters" || fail "ten counters" "$(cat $f | tr '\n' ';')"
+[ "$n" -eq 11 ] && pass "eleven counters" || fail "eleven counters" "$(cat $f | tr '\n' ';')"
 
 cp $f /tmp/before
 inject=$(param inject)
@@ -26,6 +30,13 @@ if [ -n "$inject" ]; then
 		pass "armed $inject refused PV IPI hypercalls" ||
 		fail "armed $inject refused PV IPI hypercalls" "$i: $(cat $i)"
 	echo -1 >$i 2>/dev/null && fail "$i refuses -1" || pass "$i refuses -1"
+fi
+short=$(param inject_short)
+if [ -n "$short" ]; then
+	i=/sys/kernel/debug/pvguest/inject_ipi_short
+	echo "$short" >$i && [ "$(cat $i)" = "$short" ] &&
+		pass "armed $short short PV IPI windows" ||
+		fail "armed $short short PV IPI windows" "$i: $(cat $i 2>&1)"
 fi
 rounds=$(param rounds)
 if out=$(pvg-ipistorm "${rounds:-60}" 2>&1); then
@@ -72,19 +83,26 @@ for c in $(echo "$still" | tr ',' ' '); do
 	d=$(delta "$c")
 	[ "$d" -eq 0 ] && pass "$c stayed at its value" || fail "$c stayed at its value" "delta $d"
 done
-# Only the injected KVM_HC_SEND_IPI failures happen, each one delivered
-# natively (the workload above would hang on a lost IPI).
-want=${inject:-0}
-for c in ipi_errors ipi_fallbacks; do
+# Only the injected KVM_HC_SEND_IPI failures and short windows happen,
+# each one delivered natively (the workload above would hang on a lost
+# IPI).
+for c in ipi_errors:${inject:-0} ipi_short:${short:-0} \
+	ipi_fallbacks:$((${inject:-0} + ${short:-0})); do
+	want=${c#*:} c=${c%:*}
 	d=$(delta $c)
 	[ "$d" -eq "$want" ] && pass "$c grew by exactly $want" ||
 		fail "$c grew by exactly $want" "delta $d"
 done
 if [ -n "$inject" ]; then
 	d=$(delta hypercall_errors)
-	[ "$d" -ge "$want" ] && pass "hypercall_errors counted the refusals" ||
+	[ "$d" -ge "$inject" ] && pass "hypercall_errors counted the refusals" ||
 		fail "hypercall_errors counted the refusals" "delta $d"
 	dmesg | grep -q 'pvguest: ipi: KVM_HC_SEND_IPI failed' &&
 		pass "the first fallback was logged" ||
 		fail "the first fallback was logged" "$(dmesg | tail -3)"
+fi
+if [ -n "$short" ]; then
+	dmesg | grep -q 'pvguest: ipi: the host delivered a KVM_HC_SEND_IPI to fewer' &&
+		pass "the first short window was logged" ||
+		fail "the first short window was logged" "$(dmesg | tail -3)"
 fi
