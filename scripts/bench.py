@@ -126,6 +126,11 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
             print('    the benchmarks did not finish')
         sys.exit('%s: no results (logs in %s)' % (tool, outdir))
     pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
+    data = read(os.path.join(outdir, 'data.log'))
+    for line in data.splitlines():
+        # What each suite made pvguest do: "BENCH info counters SUITE c=n.."
+        if line.startswith('BENCH info counters '):
+            print('    %-9s %s' % (name, line[len('BENCH info counters '):]))
     out = {}
     for suite, metric in wanted:
         v = values.get((suite, metric), [])

@@ -35,6 +35,7 @@ ipi_rounds=$(param ipi_rounds)
 tlb_rounds=$(param tlb_rounds)
 lock_ms=$(param lock_ms)
 d=$PVG_BENCH
+cnt=/sys/kernel/debug/pvguest/counters
 errors=0
 
 error() {
@@ -107,12 +108,22 @@ for s in $suites; do
 	esac
 	echo "pvg-bench: $s: warm-up and $runs runs" >&2
 	measure "$s" || continue
+	cat $cnt >/tmp/cnt.before 2>/dev/null
 	i=0
 	while [ $i -lt "$runs" ]; do
 		i=$((i + 1))
 		measure "$s" || break
 		echo "BENCH $s $metric $value"
 	done
+	# What the measured runs made pvguest do (its senders count in every
+	# boot; under stock and nopv the stock code sends, and they stay 0).
+	if [ -r $cnt ]; then
+		line=
+		for c in ipi_calls ipi_hypercalls tlb_flush_skipped yields spin_kicks spin_waits; do
+			line="$line $c=$(($(counter $c $cnt) - $(counter $c /tmp/cnt.before)))"
+		done
+		echo "BENCH info counters $s$line"
+	fi
 done
 echo "BENCH done"
 [ $errors -eq 0 ]
