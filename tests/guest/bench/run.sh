@@ -115,8 +115,9 @@ for s in $suites; do
 		measure "$s" || break
 		echo "BENCH $s $metric $value"
 	done
-	# What the measured runs made pvguest do (its senders count in every
-	# boot; under stock and nopv the stock code sends, and they stay 0).
+	# What the measured runs made the paravirtual operations do.  The IPI
+	# counters are pvguest's sender's (0 under stock and nopv); the others
+	# are counted in the stock KVM guest code, under pvguest and stock.
 	if [ -r $cnt ]; then
 		line=
 		for c in ipi_calls ipi_hypercalls tlb_flush_skipped yields spin_kicks spin_waits; do

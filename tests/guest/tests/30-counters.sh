@@ -22,22 +22,20 @@ check "$f exists and is readable" cat $f
 n=$(grep -c . $f)
 [ "$n" -eq 11 ] && pass "eleven counters" || fail "eleven counters" "$(cat $f | tr '\n' ';')"
 
+# arm FILE N WHAT: write N to a debugfs fault injection file, which must
+# read it back and refuse a negative count.
+arm() {
+	i=/sys/kernel/debug/pvguest/$1
+	echo "$2" >$i && [ "$(cat $i)" = "$2" ] && pass "armed $2 $3" ||
+		fail "armed $2 $3" "$i: $(cat $i 2>&1)"
+	echo -1 >$i 2>/dev/null && fail "$i refuses -1" || pass "$i refuses -1"
+}
+
 cp $f /tmp/before
 inject=$(param inject)
-if [ -n "$inject" ]; then
-	i=/sys/kernel/debug/pvguest/inject_ipi_errors
-	echo "$inject" >$i && [ "$(cat $i)" = "$inject" ] &&
-		pass "armed $inject refused PV IPI hypercalls" ||
-		fail "armed $inject refused PV IPI hypercalls" "$i: $(cat $i)"
-	echo -1 >$i 2>/dev/null && fail "$i refuses -1" || pass "$i refuses -1"
-fi
+[ -z "$inject" ] || arm inject_ipi_errors "$inject" "refused PV IPI hypercalls"
 short=$(param inject_short)
-if [ -n "$short" ]; then
-	i=/sys/kernel/debug/pvguest/inject_ipi_short
-	echo "$short" >$i && [ "$(cat $i)" = "$short" ] &&
-		pass "armed $short short PV IPI windows" ||
-		fail "armed $short short PV IPI windows" "$i: $(cat $i 2>&1)"
-fi
+[ -z "$short" ] || arm inject_ipi_short "$short" "short PV IPI windows"
 rounds=$(param rounds)
 if out=$(pvg-ipistorm "${rounds:-60}" 2>&1); then
 	pass "workload verified its own results ($out)"
