@@ -49,11 +49,11 @@ static u32 pvg_ipi_apic_id(unsigned int cpu, void *ctx)
 /*
  * Send one window.  KVM answers with the number of vCPUs that took the
  * IPI, and skips without an error a destination missing from its APIC
- * map (while vCPUs change APIC mode or ID, as around kexec); the native
- * path still reaches such a vCPU.  A short answer is therefore treated
- * as a failure, and the whole window is sent again natively: a second
- * fixed-vector IPI to a CPU that had the first is harmless, a lost one
- * hangs smp_call_function_many().  NMIs are not sent twice.
+ * map.  The guest cannot tell which ones were skipped, so a short answer
+ * is treated as a failure: the whole window is sent again through the
+ * native APIC driver, for which KVM looks the destinations up afresh.  A
+ * second fixed-vector IPI to a CPU that had the first is harmless, a
+ * lost one hangs smp_call_function_many().  NMIs are not sent twice.
  */
 static long pvg_ipi_send_win(const struct pvg_ipi_win *w, void *ctx)
 {
