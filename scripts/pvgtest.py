@@ -313,7 +313,8 @@ def verdict(rc):
     if rc == TIMEOUT:
         return False, 'timed out'
     if rc == L1_FAILED:
-        return False, 'the nested L1 kernel failed (see its l1-console.log)'
+        return False, ('lockup, stall or panic on the nested L1 console '
+                       '(l1-console.log)')
     if rc & 1 and rc > 1:
         v = rc >> 1
         return v == PASS, {
