@@ -105,13 +105,13 @@ static void pvg_ipi_send(const struct cpumask *mask, int vector,
 	ret = pvg_ipi_pack(cpumask_bits(mask), nr_cpu_ids, skip,
 			   pvg_ipi_apic_id, pvg_ipi_send_win, pvg_ipi_native,
 			   &icr);
-	if (unlikely(ret == -EREMOTEIO)) {
+	if (unlikely(ret < 0)) {
 		pvg_count(PVG_CNT_IPI_FALLBACKS);
-		pr_warn_once("ipi: the host delivered a KVM_HC_SEND_IPI to fewer vCPUs than asked, IPI sent natively again; counted in ipi_short\n");
-	} else if (unlikely(ret < 0)) {
-		pvg_count(PVG_CNT_IPI_FALLBACKS);
-		pr_warn_once("ipi: KVM_HC_SEND_IPI failed (%ld), IPI sent natively; counted in ipi_fallbacks\n",
-			     ret);
+		if (ret == -EREMOTEIO)
+			pr_warn_once("ipi: the host delivered a KVM_HC_SEND_IPI to fewer vCPUs than asked, IPI sent natively again; counted in ipi_short\n");
+		else
+			pr_warn_once("ipi: KVM_HC_SEND_IPI failed (%ld), IPI sent natively; counted in ipi_fallbacks\n",
+				     ret);
 	}
 	local_irq_restore(flags);
 }

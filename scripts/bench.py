@@ -116,7 +116,8 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     error reports, and given each suite runs positive values."""
     ok, meaning = pvgtest.verdict(rc)
     problems = pvgtest.scan_console(read(os.path.join(outdir, 'console.log')))
-    values, errors, done = parse_bench(read(os.path.join(outdir, 'data.log')))
+    data = read(os.path.join(outdir, 'data.log'))
+    values, errors, done = parse_bench(data)
     if not (ok and done and not errors and not problems):
         print('%s: %s boot failed: %s after %.0f s'
               % (tool, name, meaning, secs))
@@ -126,7 +127,6 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
             print('    the benchmarks did not finish')
         sys.exit('%s: no results (logs in %s)' % (tool, outdir))
     pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
-    data = read(os.path.join(outdir, 'data.log'))
     for line in data.splitlines():
         # What each suite made pvguest do: "BENCH info counters SUITE c=n.."
         if line.startswith('BENCH info counters '):

@@ -284,9 +284,9 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     L1 kernel locks up or crashes under it.  A crash of the kernel under
     test prints (panic, Oops, BUG, lockup, stall) and fails at once; a
     silent stop or a failed L1 gets up to two more boots, each announced,
-    with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every console byte
-    also costs L1 a trapped serial write, so the console is kept to
-    warnings and worse, which is what the scan needs."""
+    with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every
+    console byte also costs L1 a trapped serial write, so the console is
+    kept to warnings and worse, which is what the scan needs."""
     if accel == 'nested':
         append += ' loglevel=5'
     for old in glob.glob(outdir + '.try*'):     # from an earlier run
@@ -297,11 +297,11 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         if accel != 'nested' or not silent_stop(rc, outdir):
             break
         keep = '%s.try%d' % (outdir, attempt)
-        print('    note: %s: %s (%s); booting again (logs of that try '
-              'kept in %s)' % (label, 'the nested L1 kernel failed'
-                               if rc == L1_FAILED else
-                               'the nested guest stopped silently',
-                               verdict(rc)[1], keep))
+        why = verdict(rc)[1]
+        if rc != L1_FAILED:
+            why = 'the nested guest stopped silently (%s)' % why
+        print('    note: %s: %s; booting again (logs of that try kept in %s)'
+              % (label, why, keep))
         os.rename(outdir, keep)
         rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir,
                         timeout, agent)
@@ -313,8 +313,8 @@ def verdict(rc):
     if rc == TIMEOUT:
         return False, 'timed out'
     if rc == L1_FAILED:
-        return False, ('lockup, stall or panic on the nested L1 console '
-                       '(l1-console.log)')
+        return False, ('the nested L1 kernel failed: lockup, stall or '
+                       'panic on its console (l1-console.log)')
     if rc & 1 and rc > 1:
         v = rc >> 1
         return v == PASS, {

@@ -84,13 +84,13 @@ done
 # Only the injected KVM_HC_SEND_IPI failures and short windows happen,
 # each one delivered natively (the workload above would hang on a lost
 # IPI).
-for c in ipi_errors:${inject:-0} ipi_short:${short:-0} \
-	ipi_fallbacks:$((${inject:-0} + ${short:-0})); do
-	want=${c#*:} c=${c%:*}
-	d=$(delta $c)
-	[ "$d" -eq "$want" ] && pass "$c grew by exactly $want" ||
-		fail "$c grew by exactly $want" "delta $d"
-done
+grew_by() {
+	d=$(delta $1)
+	[ "$d" -eq "$2" ] && pass "$1 grew by exactly $2" || fail "$1 grew by exactly $2" "delta $d"
+}
+grew_by ipi_errors ${inject:-0}
+grew_by ipi_short ${short:-0}
+grew_by ipi_fallbacks $((${inject:-0} + ${short:-0}))
 if [ -n "$inject" ]; then
 	d=$(delta hypercall_errors)
 	[ "$d" -ge "$inject" ] && pass "hypercall_errors counted the refusals" ||
