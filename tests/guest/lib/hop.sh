@@ -10,6 +10,10 @@
 #   kexec    kexec_file_load() this kernel (/boot/vmlinuz, the scenario's
 #            "initrd kernel" host request) and reboot into it
 #   crash    load it as the crash kernel, then panic (sysrq c) on CPU 0
+#   kexec-nopv, crash-nopv
+#            the same into a kernel booted with nopv, which registers no
+#            shared area of its own: its tests then show whether this one
+#            unregistered its areas (see next_cmdline)
 
 # hop_ready HOP: whether step HOP can run in this guest; says why not on
 # stdout and returns 1.
@@ -24,32 +28,43 @@ hop_ready() {
 			echo "no suspend to RAM: /sys/power/state offers '$(cat /sys/power/state)'"
 			return 1
 		fi ;;
-	kexec | crash)
+	kexec | crash | kexec-nopv | crash-nopv)
 		if [ ! -r /boot/vmlinuz ]; then
 			echo "no /boot/vmlinuz: the scenario needs 'initrd kernel' in NAME.host"
 			return 1
 		fi
-		if [ "$1" = crash ] && [ "$(cat /sys/kernel/kexec_crash_size)" -eq 0 ]; then
+		if [ "${1%-nopv}" = crash ] && [ "$(cat /sys/kernel/kexec_crash_size)" -eq 0 ]; then
 			echo "no crash kernel area: the scenario needs crashkernel= in NAME.boot"
 			return 1
 		fi ;;
 	*)
-		echo "unknown lifecycle step '$1' (known: suspend kexec crash)"
+		echo "unknown lifecycle step '$1' (known: suspend kexec crash kexec-nopv crash-nopv)"
 		return 1 ;;
 	esac
 }
 
 # next_cmdline STAGE HOP: this kernel's command line for the next one.
 # The crash kernel gets no crashkernel= of its own; a failure so far
-# (init's $verdict) travels on as pvgtest.failed=1.
+# (init's $verdict) travels on as pvgtest.failed=1.  After a HOP-nopv step
+# the next kernel boots with nopv and expects kvmclock, steal time and
+# PV EOI to be native instead of this kernel's expectations: KVM resets
+# those MSRs on INIT, but nothing resets the CPU that runs the kexec or
+# the panic (CPU 0), so an area this kernel left registered there is
+# still registered in the next one, and 25-shared.sh finds it.
 next_cmdline() {
 	for w in $(cat /proc/cmdline); do
 		case $w in
 		pvgtest.stage=* | pvgtest.failed=*) ;;
-		crashkernel=*) [ "$2" = crash ] || printf '%s ' "$w" ;;
+		crashkernel=*) [ "${2%-nopv}" = crash ] || printf '%s ' "$w" ;;
+		pvguest=* | pvgtest.ops=* | pvgtest.opsreason=* | pvgtest.oplog=* | \
+			pvgtest.moves=* | pvgtest.still=*)
+			[ "$2" != "${2%-nopv}" ] || printf '%s ' "$w" ;;
 		*) printf '%s ' "$w" ;;
 		esac
 	done
+	case $2 in
+	*-nopv) printf 'nopv pvgtest.ops=steal:native,eoi:native,clock:native ' ;;
+	esac
 	printf 'pvgtest.stage=%s' "$1"
 	[ "$verdict" = 0x10 ] || printf ' pvgtest.failed=1'
 }
@@ -81,15 +96,27 @@ hop_suspend() {
 	fi
 }
 
+# hop_run HOP STAGE: step HOP, the STAGE-th of the chain.
+hop_run() {
+	case $1 in
+	suspend) hop_suspend ;;
+	kexec | kexec-nopv) hop_kexec "$2" "$1" ;;
+	crash | crash-nopv) hop_crash "$2" "$1" ;;
+	*) hop_ready "$1" ;;
+	esac
+}
+
+# hop_kexec STAGE HOP, hop_crash STAGE HOP: HOP is the step's name in the
+# chain, with or without -nopv.
 hop_kexec() {
-	hop_ready kexec && next_initrd || return 1
-	pvg-kexec exec /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" kexec)"
+	hop_ready "$2" && next_initrd || return 1
+	pvg-kexec exec /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" "$2")"
 	return 1
 }
 
 hop_crash() {
-	hop_ready crash && next_initrd || return 1
-	pvg-kexec crash /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" crash)" ||
+	hop_ready "$2" && next_initrd || return 1
+	pvg-kexec crash /boot/vmlinuz /tmp/next.cpio.gz "$(next_cmdline "$1" "$2")" ||
 		return 1
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
 		echo "the crash kernel was loaded but kexec_crash_loaded says no"

@@ -3,7 +3,11 @@
 # Where the lifecycle chain (pvgtest.chain=suspend,kexec,crash; see /init
 # and /tests/lib/hop.sh) stands: before the first step, that each step can
 # run; after a step, that it really happened.  Run again after every step
-# when pvgtest.after= names it.
+# when pvgtest.after= names it.  After kexec-nopv or crash-nopv this kernel
+# runs with nopv and registers no shared area: the MSRs of CPU 0, the CPU
+# the step ran on and the one CPU KVM did not reset on the way (INIT
+# clears them on the others), then hold whatever the previous kernel left,
+# and must be 0.
 . /tests/lib/ktap.sh
 
 chain=$(param chain | tr ',' ' ')
@@ -34,17 +38,17 @@ suspend)
 		fail "the suspend went down to the syscore level (pm_test=core)" \
 			"$(dmesg | grep -i -E 'PM:|suspend' | tail -5)"
 	;;
-kexec | crash)
+kexec | crash | kexec-nopv | crash-nopv)
 	grep -q "pvgtest.stage=$stage" /proc/cmdline &&
 		pass "this kernel was started by the $hop step" ||
 		fail "this kernel was started by the $hop step" "$(cat /proc/cmdline)"
 	;;
 esac
 case $hop in
-kexec)
+kexec | kexec-nopv)
 	[ ! -e /proc/vmcore ] && pass "not a crash kernel (no /proc/vmcore)" ||
 		fail "not a crash kernel (no /proc/vmcore)" ;;
-crash)
+crash | crash-nopv)
 	# The crashed kernel's memory, as an ELF core file, is the proof that
 	# this is the kdump kernel it loaded.
 	if [ -r /proc/vmcore ] &&
@@ -54,5 +58,28 @@ crash)
 		fail "/proc/vmcore holds the crashed kernel's ELF core" \
 			"$(ls -l /proc/vmcore 2>&1)"
 	fi
+	;;
+esac
+
+case $hop in
+*-nopv)
+	if grep -qw nopv /proc/cmdline; then
+		pass "this kernel booted with nopv"
+	else
+		fail "this kernel booted with nopv" "$(cat /proc/cmdline)"
+		exit 0
+	fi
+	left=
+	for e in kvmclock:0x4b564d01 steal-time:0x4b564d03 pv-eoi:0x4b564d04; do
+		if ! v=$(pvg-msr 0 "${e#*:}" 2>&1); then
+			left="$left ${e%%:*}:unreadable($v)"
+		elif [ $((v)) -ne 0 ]; then
+			left="$left ${e%%:*}=$v"
+		fi
+	done
+	[ -z "$left" ] &&
+		pass "the $hop step left no kvmclock, steal-time or PV EOI area registered on CPU 0" ||
+		fail "the $hop step left no kvmclock, steal-time or PV EOI area registered on CPU 0" \
+			"MSRs of CPU 0:$left"
 	;;
 esac
