@@ -1,0 +1,6 @@
+pvgtest.hv=kvm
+pvgtest.only=ops,shared,lifecycle
+pvgtest.ops=ipi:hypercall,tlb:shared-memory,spin:hypercall,yield:hypercall,steal:shared-memory,eoi:shared-memory,clock:shared-memory
+pvgtest.chain=kexec,crash-nopv
+pvgtest.after=ops,shared,lifecycle
+crashkernel=192M
