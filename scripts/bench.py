@@ -115,7 +115,7 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     its benchmarks without an error line, left a console free of kernel
     error reports, and given each suite runs positive values."""
     ok, meaning = pvgtest.verdict(rc)
-    problems = pvgtest.scan_console(read(os.path.join(outdir, 'console.log')))
+    problems = pvgtest.console_problems(outdir)
     data = read(os.path.join(outdir, 'data.log'))
     values, errors, done = parse_bench(data)
     if not (ok and done and not errors and not problems):

@@ -172,6 +172,14 @@ def scan_console(text):
     return found
 
 
+def console_problems(outdir, allow=()):
+    """scan_console() of a boot's console.log, without the reports that
+    match one of the scenario's allow regexes (a panic it causes itself)."""
+    with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
+        return [p for p in scan_console(f.read())
+                if not any(re.search(a, p) for a in allow)]
+
+
 # ---------------------------------------------------------------- booting
 
 def read_list(path):
@@ -261,28 +269,29 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
     return rc, time.time() - start
 
 
-def silent_stop(rc, outdir):
+def silent_stop(rc, outdir, allow=()):
     """A nested boot that stopped, or hung, with no verdict and a console
-    free of kernel error reports (a hung L2 kernel reports a hung task,
-    lockup or stall within the timeout), or one whose L1 kernel failed:
-    whatever L2 printed then, its host stopped under it."""
+    free of kernel error reports other than those the scenario allows (a
+    hung L2 kernel reports a hung task, lockup or stall within the
+    timeout), or one whose L1 kernel failed: whatever L2 printed then, its
+    host stopped under it."""
     if rc == L1_FAILED:
         return True
     if rc not in (0, TIMEOUT) and not (rc & 1 and rc >> 1 == L2_NO_VERDICT):
         return False
-    with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
-        return not scan_console(f.read())
+    return not console_problems(outdir, allow)
 
 
 def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
-                  timeout, agent=False):
+                  timeout, agent=False, allow=()):
     """boot() a test guest; under nested KVM, boot again after a silent
     stop.  Returns (exit code, seconds) of the last boot.
 
     Nested KVM under TCG sometimes resets or wedges a guest without a word:
     no verdict, nothing on the console, even before our tests run; or the
     L1 kernel locks up or crashes under it.  A crash of the kernel under
-    test prints (panic, Oops, BUG, lockup, stall) and fails at once; a
+    test prints (panic, Oops, BUG, lockup, stall; the reports that match
+    a regex in ALLOW do not count) and fails at once; a
     silent stop or a failed L1 gets up to two more boots, each announced,
     with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every
     console byte also costs L1 a trapped serial write, so the console is
@@ -294,7 +303,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
                     agent)
     for attempt in (1, 2):
-        if accel != 'nested' or not silent_stop(rc, outdir):
+        if accel != 'nested' or not silent_stop(rc, outdir, allow):
             break
         keep = '%s.try%d' % (outdir, attempt)
         why = verdict(rc)[1]
@@ -560,7 +569,7 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
                   for a in shlex.split(line)]
     rc, secs = boot_retrying('%s/%s' % (base, name), accel, kernel, initrd,
                              append, qargs, outdir, timeout,
-                             agent=spec['agent'])
+                             agent=spec['agent'], allow=spec['allow'])
     # Images of a passing boot are of no more use (up to a few hundred MiB
     # each); a failing boot's stay for a look.
     if verdict(rc)[0]:
@@ -568,9 +577,7 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
             os.unlink(os.path.join(outdir, disk + '.img'))
     with open(os.path.join(outdir, 'data.log'), errors='replace') as f:
         res = parse_ktap(f.read())
-    with open(os.path.join(outdir, 'console.log'), errors='replace') as f:
-        problems = [p for p in scan_console(f.read())
-                    if not any(re.search(a, p) for a in spec['allow'])]
+    problems = console_problems(outdir, spec['allow'])
     ok, meaning = verdict(rc)
     for desc, good, diag in (
             ('boot: verdict through isa-debug-exit', ok, [meaning]),

@@ -73,12 +73,12 @@ class ConsoleTest(unittest.TestCase):
 
 
 class SilentStopTest(unittest.TestCase):
-    def run_case(self, rc, console):
+    def run_case(self, rc, console, allow=()):
         import tempfile
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, 'console.log'), 'w') as f:
                 f.write(console)
-            return pvgtest.silent_stop(rc, d)
+            return pvgtest.silent_stop(rc, d, allow)
 
     def test_only_silent_stops_are_retried(self):
         quiet = '[ 1.0] pvgtest: running detect\n'
@@ -93,6 +93,17 @@ class SilentStopTest(unittest.TestCase):
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, stall))
         # L2's stall is then its host's doing.
         self.assertTrue(self.run_case(pvgtest.L1_FAILED, stall))
+
+    def test_allowed_reports_do_not_count(self):
+        # A crash scenario's own panic, then a hang in the crash kernel:
+        # silent, as far as anything the scenario did not ask for goes.
+        crash = ('[ 9.0] Kernel panic - not syncing: sysrq triggered crash\n'
+                 '[ 1.0] pvgtest: running crash-ops\n')
+        allow = ['Kernel panic - not syncing: sysrq triggered crash']
+        self.assertFalse(self.run_case(pvgtest.TIMEOUT, crash))
+        self.assertTrue(self.run_case(pvgtest.TIMEOUT, crash, allow))
+        oops = crash + '[ 2.0] Oops: general protection fault\n'
+        self.assertFalse(self.run_case(pvgtest.TIMEOUT, oops, allow))
 
 
 class VerdictTest(unittest.TestCase):
