@@ -52,19 +52,18 @@ hop_ready() {
 # the panic (CPU 0), so an area this kernel left registered there is
 # still registered in the next one, and 25-shared.sh finds it.
 next_cmdline() {
+	step=${2%-nopv}
 	for w in $(cat /proc/cmdline); do
 		case $w in
 		pvgtest.stage=* | pvgtest.failed=*) ;;
-		crashkernel=*) [ "${2%-nopv}" = crash ] || printf '%s ' "$w" ;;
+		crashkernel=*) [ "$step" = crash ] || printf '%s ' "$w" ;;
 		pvguest=* | pvgtest.ops=* | pvgtest.opsreason=* | pvgtest.oplog=* | \
 			pvgtest.moves=* | pvgtest.still=*)
-			[ "$2" != "${2%-nopv}" ] || printf '%s ' "$w" ;;
+			[ "$step" != "$2" ] || printf '%s ' "$w" ;;
 		*) printf '%s ' "$w" ;;
 		esac
 	done
-	case $2 in
-	*-nopv) printf 'nopv pvgtest.ops=steal:native,eoi:native,clock:native ' ;;
-	esac
+	[ "$step" = "$2" ] || printf 'nopv pvgtest.ops=steal:native,eoi:native,clock:native '
 	printf 'pvgtest.stage=%s' "$1"
 	[ "$verdict" = 0x10 ] || printf ' pvgtest.failed=1'
 }

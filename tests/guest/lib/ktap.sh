@@ -46,6 +46,11 @@ counter() { awk -v c="$1" '$1 == c { print $2 }' "$2"; }
 mem() { counter "$1:" /proc/meminfo; }
 vmev() { counter "$1" /proc/vmstat; }
 
+# PV_AREAS: OP:MSR of each KVM shared-memory area a CPU registers with the
+# host (kvmclock, steal time, PV EOI), under the operation names of
+# /sys/kernel/pvguest/ops.
+PV_AREAS="clock:0x4b564d01 steal:0x4b564d03 eoi:0x4b564d04"
+
 # bench_module: load pvg_bench.ko (tests/modules/) unless it is loaded.
 PVG_BENCH=/sys/kernel/debug/pvg_bench
 bench_module() { [ -d $PVG_BENCH ] || insmod /lib/pvg_bench.ko; }

@@ -74,6 +74,6 @@ area() {
 	esac
 }
 
-area clock 0x4b564d01
-area steal 0x4b564d03
-area eoi 0x4b564d04
+for e in $PV_AREAS; do
+	area "${e%%:*}" "${e#*:}"
+done

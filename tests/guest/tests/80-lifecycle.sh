@@ -28,7 +28,7 @@ if [ "$stage" -eq 0 ]; then
 fi
 
 hop=$(echo $chain | cut -d' ' -f"$stage")
-case $hop in
+case ${hop%-nopv} in
 suspend)
 	n=$(cat /sys/power/suspend_stats/success)
 	[ "$n" -ge 1 ] && pass "a suspend completed ($n in this boot)" ||
@@ -38,17 +38,17 @@ suspend)
 		fail "the suspend went down to the syscore level (pm_test=core)" \
 			"$(dmesg | grep -i -E 'PM:|suspend' | tail -5)"
 	;;
-kexec | crash | kexec-nopv | crash-nopv)
+kexec | crash)
 	grep -q "pvgtest.stage=$stage" /proc/cmdline &&
 		pass "this kernel was started by the $hop step" ||
 		fail "this kernel was started by the $hop step" "$(cat /proc/cmdline)"
 	;;
 esac
-case $hop in
-kexec | kexec-nopv)
+case ${hop%-nopv} in
+kexec)
 	[ ! -e /proc/vmcore ] && pass "not a crash kernel (no /proc/vmcore)" ||
 		fail "not a crash kernel (no /proc/vmcore)" ;;
-crash | crash-nopv)
+crash)
 	# The crashed kernel's memory, as an ELF core file, is the proof that
 	# this is the kdump kernel it loaded.
 	if [ -r /proc/vmcore ] &&
@@ -70,7 +70,7 @@ case $hop in
 		exit 0
 	fi
 	left=
-	for e in kvmclock:0x4b564d01 steal-time:0x4b564d03 pv-eoi:0x4b564d04; do
+	for e in $PV_AREAS; do
 		if ! v=$(pvg-msr 0 "${e#*:}" 2>&1); then
 			left="$left ${e%%:*}:unreadable($v)"
 		elif [ $((v)) -ne 0 ]; then
