@@ -102,11 +102,21 @@ qpid=$!
 # The L1 kernel itself has been seen to lock up (a CPU stuck in KVM_RUN
 # for minutes) or to crash; L2 then stops too, for reasons of its host.
 # Stop L1 at its first such report and exit with 4.
+# A panic reboots L1 at once, and with -no-reboot its QEMU exits: that
+# can happen between two looks, so L1's console is read again after QEMU
+# is gone.
 grace=${PVG_L1_GRACE:-15}
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
+
+# l1_failed: true, with the report in $bad, when L1's console has one of
+# those reports and L1 reported no verdict before it.
+l1_failed() {
+	bad=$(grep -a -m 1 -E "$l1_broken" "${o[l1-console]}" 2>/dev/null) &&
+		! grep -a -q '^l1: verdict' "${o[l1-console]}"
+}
+
 while kill -0 "$qpid" 2>/dev/null; do
-	if bad=$(grep -a -m 1 -E "$l1_broken" "${o[l1-console]}" 2>/dev/null) &&
-		! grep -a -q '^l1: verdict' "${o[l1-console]}"; then
+	if l1_failed; then
 		echo "nested-run: the L1 kernel failed (${bad%$'\r'}); stopped it" >&2
 		kill "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null || true
@@ -134,4 +144,8 @@ done
 rc=0
 wait "$qpid" || rc=$?
 qpid=''
+if l1_failed; then
+	echo "nested-run: the L1 kernel failed (${bad%$'\r'}) and stopped" >&2
+	exit 4
+fi
 exit "$rc"

@@ -124,7 +124,7 @@ class NestedRunTest(unittest.TestCase):
     verdict line on the L1 console and then hangs, as the TCG-emulated L1
     has been seen to do: the verdict must come through, not a timeout."""
 
-    def run_fake_l1(self, line, hang, stale=None, delay=0):
+    def run_fake_l1(self, line, hang, stale=None, delay=0, code=33):
         import subprocess
         import tempfile
         with tempfile.TemporaryDirectory() as d:
@@ -138,7 +138,7 @@ class NestedRunTest(unittest.TestCase):
                         'sleep %d\n'
                         'printf "%%s\\r\\n" "%s" >"$con"\n'
                         '%s\n' % (delay, line, 'exec sleep 60' if hang else
-                                   'exit 33'))
+                                   'exit %d' % code))
             os.chmod(fake, 0o755)
             for n in ('l1-vmlinuz', 'l2-kernel', 'l2-initrd'):
                 open(os.path.join(d, n), 'w').close()
@@ -178,6 +178,15 @@ class NestedRunTest(unittest.TestCase):
         self.assertEqual(rc, pvgtest.L1_FAILED)
         self.assertIn('the L1 kernel failed (', err)
         self.assertIn('soft lockup - CPU#0 stuck for 26s!', err)
+
+    def test_l1_panic_that_ends_qemu_at_once_is_caught(self):
+        # panic=-1 and -no-reboot: L1's QEMU is gone, status 0, before
+        # the console is looked at.
+        rc, err = self.run_fake_l1(
+            '[ 24.5] Kernel panic - not syncing: Fatal exception in '
+            'interrupt', hang=False, code=0)
+        self.assertEqual(rc, pvgtest.L1_FAILED)
+        self.assertIn('Fatal exception in interrupt) and stopped', err)
 
     def test_l1_lockup_after_the_verdict_is_not_a_failure(self):
         rc, _ = self.run_fake_l1(
