@@ -109,7 +109,7 @@ grace=${PVG_L1_GRACE:-15}
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 
 # l1_failed: true, with the report in $bad, when L1's console has one of
-# those reports and L1 reported no verdict before it.
+# those reports and no "l1: verdict" line.
 l1_failed() {
 	bad=$(grep -a -m 1 -E "$l1_broken" "${o[l1-console]}" 2>/dev/null) &&
 		! grep -a -q '^l1: verdict' "${o[l1-console]}"
