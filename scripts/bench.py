@@ -26,6 +26,10 @@ one with baseline "stock" and one with baseline "nopv", where "ours" is
 pvguest's median and a ratio above 1 always means pvguest is better (for
 latencies, baseline / ours).  Logs of each boot are in
 out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
+
+A boot that fails, after the retries of a silent nested stop, ends the
+run.  In the first cycle that is all; later, the table and the JSON files
+come from the whole cycles before it, and the exit status is still 1.
 """
 
 import argparse
@@ -198,6 +202,37 @@ def cycle_order(cycle):
     return BOOTS[k:] + BOOTS[:k]
 
 
+def run_cycles(cycles, boot):
+    """Boot every configuration in each cycle, in cycle_order(), through
+    boot(name, extra, cycle), which returns {suite: [runs]} or exits.
+
+    Returns (boots, whole, stopped): boots is {boot: {suite: [[runs of one
+    boot], ...]}} over the first `whole` cycles, each of which every
+    configuration finished.  When a boot fails, after the retries of a
+    silent nested stop, the cycles stop there: stopped is its exit message
+    and the unfinished cycle is left out, so that every configuration has
+    the same boots and no configuration gains from the order of the
+    cycle.  A failure in the first cycle exits."""
+    boots = {name: {} for name, _ in BOOTS}
+    whole, stopped = 0, None
+    for cycle in range(1, cycles + 1):
+        got = {}
+        try:
+            for name, extra in cycle_order(cycle):
+                got[name] = boot(name, extra, cycle)
+        except SystemExit as e:
+            # boot_runs() has printed what failed; e.code is its summary.
+            if cycle == 1:
+                raise
+            stopped = str(e.code)
+            break
+        for name, suites in got.items():
+            for suite, v in suites.items():
+                boots[name].setdefault(suite, []).append(v)
+        whole = cycle
+    return boots, whole, stopped
+
+
 def ratio_interval(ours, base, lower_better, rounds=2000, seed=1):
     """95% bootstrap interval (lo, hi) of ratio(median ours, median base).
 
@@ -283,13 +318,13 @@ def main():
         print('    note: %d runs a suite; results need at least 5'
               % args.runs)
 
-    # {boot: {suite: [[runs of one boot], ...]}}
-    boots = {name: {} for name, _ in BOOTS}
-    for cycle in range(1, args.cycles + 1):
-        for name, extra in cycle_order(cycle):
-            got = bench_boot(name, extra, args, accel, kernel, initrd, cycle)
-            for suite, v in got.items():
-                boots[name].setdefault(suite, []).append(v)
+    boots, cycles, stopped = run_cycles(
+        args.cycles, lambda name, extra, cycle: bench_boot(
+            name, extra, args, accel, kernel, initrd, cycle))
+    if stopped:
+        print('bench: cycle %d of %d stopped (%s); the results below come '
+              'from the %d whole cycle(s) before it'
+              % (cycles + 1, args.cycles, stopped, cycles))
     medians = {name: {suite: statistics.median(sum(v, []))
                       for suite, v in suites.items()}
                for name, suites in boots.items()}
@@ -298,8 +333,7 @@ def main():
     print()
     print('%s benchmarks, test kernel, %s, 4 vCPUs, median of %d runs '
           '(%d boots x %d); ratio > 1: pvguest is better'
-          % (args.base, accel, args.cycles * args.runs, args.cycles,
-             args.runs))
+          % (args.base, accel, cycles * args.runs, cycles, args.runs))
     print('%-9s %-6s %10s %10s %10s %14s %13s %13s' % (
         'suite', 'unit', 'pvguest', 'stock', 'nopv', 'pvguest/stock',
         '95% interval', 'pvguest/nopv'))
@@ -328,6 +362,9 @@ def main():
         print('pvguest and stock are not told apart on: %s (1.0 is inside '
               'the 95%% interval)' % ', '.join(tied))
     print('JSON results in %s' % out)
+    if stopped:
+        sys.exit('bench: incomplete: %d of %d cycles (%s)'
+                 % (cycles, args.cycles, stopped))
     return 0
 
 

@@ -427,6 +427,35 @@ class IpiBenchTest(unittest.TestCase):
         self.assertEqual(firsts, ['pvguest', 'stock', 'nopv', 'pvguest'])
         self.assertEqual(sorted(m.cycle_order(2)), sorted(m.BOOTS))
 
+    def test_a_failed_late_boot_keeps_the_whole_cycles(self):
+        m = self.load()
+        calls = []
+
+        def boot(name, extra, cycle):
+            calls.append((cycle, name))
+            if (cycle, name) == (3, 'pvguest'):
+                sys.exit('bench: no results')
+            return {'ipi': [len(calls)]}
+
+        boots, whole, stopped = m.run_cycles(4, boot)
+        self.assertEqual((whole, stopped), (2, 'bench: no results'))
+        # Cycle 3 booted nopv before the failure; nothing after it ran.
+        self.assertEqual(calls[-2:], [(3, 'nopv'), (3, 'pvguest')])
+        self.assertEqual({n: b['ipi'] for n, b in boots.items()},
+                         {'pvguest': [[1], [6]], 'stock': [[2], [4]],
+                          'nopv': [[3], [5]]})
+
+    def test_a_failed_first_cycle_exits(self):
+        m = self.load()
+
+        def boot(name, extra, cycle):
+            if name == 'stock':
+                sys.exit('bench: no results')
+            return {'ipi': [1]}
+
+        with self.assertRaises(SystemExit):
+            m.run_cycles(3, boot)
+
     def test_interval_spans_one_for_the_same_values(self):
         m = self.load()
         boots = [[100, 130, 90, 160, 110], [150, 95, 120, 105, 140]]
