@@ -113,9 +113,14 @@ def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
                      args.runs)
 
 
+class BootFailed(SystemExit):
+    """A benchmark boot gave no usable results; uncaught, it ends the tool
+    with its message, as sys.exit() would."""
+
+
 def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     """The results of one benchmark boot: {suite: [values]} for each
-    (suite, metric) of wanted, or exit.  The boot must have passed, finished
+    (suite, metric) of wanted, or BootFailed.  The boot must have passed, finished
     its benchmarks without an error line, left a console free of kernel
     error reports, and given each suite runs positive values."""
     ok, meaning = pvgtest.verdict(rc)
@@ -129,7 +134,7 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
             print('    %s' % e)
         if not done and not errors:
             print('    the benchmarks did not finish')
-        sys.exit('%s: no results (logs in %s)' % (tool, outdir))
+        raise BootFailed('%s: no results (logs in %s)' % (tool, outdir))
     pvgtest.say('%s boot done in %.0f s (logs in %s)' % (name, secs, outdir))
     for line in data.splitlines():
         # What each suite made pvguest do: "BENCH info counters SUITE c=n.."
@@ -139,11 +144,12 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     for suite, metric in wanted:
         v = values.get((suite, metric), [])
         if len(v) < runs:
-            sys.exit('%s: %s boot: %d of %d %s runs reported (logs in %s)'
-                     % (tool, name, len(v), runs, suite, outdir))
+            raise BootFailed('%s: %s boot: %d of %d %s runs reported '
+                             '(logs in %s)'
+                             % (tool, name, len(v), runs, suite, outdir))
         if min(v) <= 0:
-            sys.exit('%s: %s boot: %s reported %s (logs in %s)'
-                     % (tool, name, suite, fmt(min(v)), outdir))
+            raise BootFailed('%s: %s boot: %s reported %s (logs in %s)'
+                             % (tool, name, suite, fmt(min(v)), outdir))
         out[suite] = v
         print('    %-9s %-15s %s' % (name, suite,
                                      ' '.join(fmt(x) for x in v)))
@@ -204,7 +210,8 @@ def cycle_order(cycle):
 
 def run_cycles(cycles, boot):
     """Boot every configuration in each cycle, in cycle_order(), through
-    boot(name, extra, cycle), which returns {suite: [runs]} or exits.
+    boot(name, extra, cycle), which returns {suite: [runs]} or raises
+    BootFailed.
 
     Returns (boots, whole, stopped): boots is {boot: {suite: [[runs of one
     boot], ...]}} over the first `whole` cycles, each of which every
@@ -220,7 +227,7 @@ def run_cycles(cycles, boot):
         try:
             for name, extra in cycle_order(cycle):
                 got[name] = boot(name, extra, cycle)
-        except SystemExit as e:
+        except BootFailed as e:
             # boot_runs() has printed what failed; e.code is its summary.
             if cycle == 1:
                 raise

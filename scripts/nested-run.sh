@@ -101,10 +101,9 @@ qpid=$!
 # seconds (default 15) instead of waiting for the timeout.
 # The L1 kernel itself has been seen to lock up (a CPU stuck in KVM_RUN
 # for minutes) or to crash; L2 then stops too, for reasons of its host.
-# Stop L1 at its first such report and exit with 4.
-# A panic reboots L1 at once, and with -no-reboot its QEMU exits: that
-# can happen between two looks, so L1's console is read again after QEMU
-# is gone.
+# Stop L1 at its first such report and exit with 4.  A panic reboots L1
+# at once, and with -no-reboot its QEMU exits, maybe between two looks:
+# so the exit status is decided by L1's console once QEMU is gone.
 grace=${PVG_L1_GRACE:-15}
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 
@@ -117,11 +116,8 @@ l1_failed() {
 
 while kill -0 "$qpid" 2>/dev/null; do
 	if l1_failed; then
-		echo "nested-run: the L1 kernel failed (${bad%$'\r'}); stopped it" >&2
 		kill "$qpid" 2>/dev/null
-		wait "$qpid" 2>/dev/null || true
-		qpid=''
-		exit 4
+		break
 	fi
 	v=$(sed -n 's/^l1: verdict \(0x[0-9a-f]*\|[0-9]*\)\r*$/\1/p' \
 		"${o[l1-console]}" 2>/dev/null | tail -n 1) || true
@@ -142,7 +138,7 @@ while kill -0 "$qpid" 2>/dev/null; do
 	sleep 1
 done
 rc=0
-wait "$qpid" || rc=$?
+wait "$qpid" 2>/dev/null || rc=$?
 qpid=''
 if l1_failed; then
 	echo "nested-run: the L1 kernel failed (${bad%$'\r'}) and stopped" >&2

@@ -434,7 +434,7 @@ class IpiBenchTest(unittest.TestCase):
         def boot(name, extra, cycle):
             calls.append((cycle, name))
             if (cycle, name) == (3, 'pvguest'):
-                sys.exit('bench: no results')
+                raise m.BootFailed('bench: no results')
             return {'ipi': [len(calls)]}
 
         boots, whole, stopped = m.run_cycles(4, boot)
@@ -450,7 +450,7 @@ class IpiBenchTest(unittest.TestCase):
 
         def boot(name, extra, cycle):
             if name == 'stock':
-                sys.exit('bench: no results')
+                raise m.BootFailed('bench: no results')
             return {'ipi': [1]}
 
         with self.assertRaises(SystemExit):
