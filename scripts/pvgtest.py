@@ -283,7 +283,7 @@ def silent_stop(rc, outdir, allow=()):
 
 
 def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
-                  timeout, agent=False, allow=()):
+                  timeout, agent=False, allow=(), retries=2):
     """boot() a test guest; under nested KVM, boot again after a silent
     stop.  Returns (exit code, seconds) of the last boot.
 
@@ -291,8 +291,8 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     no verdict, nothing on the console, even before our tests run; or the
     L1 kernel locks up or crashes under it.  A crash of the kernel under
     test prints (panic, Oops, BUG, lockup, stall; the reports that match
-    a regex in ALLOW do not count) and fails at once; a
-    silent stop or a failed L1 gets up to two more boots, each announced,
+    a regex in ALLOW do not count) and fails at once; a silent stop or a
+    failed L1 gets up to RETRIES more boots (default 2), each announced,
     with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every
     console byte also costs L1 a trapped serial write, so the console is
     kept to warnings and worse, which is what the scan needs."""
@@ -302,7 +302,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         shutil.rmtree(old)
     rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
                     agent)
-    for attempt in (1, 2):
+    for attempt in range(1, retries + 1):
         if accel != 'nested' or not silent_stop(rc, outdir, allow):
             break
         keep = '%s.try%d' % (outdir, attempt)

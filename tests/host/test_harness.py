@@ -2,6 +2,8 @@
 """Self-tests of the host harness: KTAP counting and console scanning.
 The harness decides whether make check passes, so it is tested too."""
 
+import contextlib
+import io
 import os
 import sys
 import unittest
@@ -104,6 +106,48 @@ class SilentStopTest(unittest.TestCase):
         self.assertTrue(self.run_case(pvgtest.TIMEOUT, crash, allow))
         oops = crash + '[ 2.0] Oops: general protection fault\n'
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, oops, allow))
+
+
+class BootRetryingTest(unittest.TestCase):
+    """boot_retrying() with a stand-in boot() that stops silently (exit 0,
+    a quiet console) the first `stops` times and passes after that."""
+
+    def run_case(self, stops, **kw):
+        import tempfile
+        passed = (pvgtest.PASS << 1) | 1
+        calls = []
+
+        def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
+                 agent):
+            calls.append(outdir)
+            os.makedirs(outdir)
+            with open(os.path.join(outdir, 'console.log'), 'w') as f:
+                f.write('[ 1.0] pvgtest: running bench\n')
+            return (0 if len(calls) <= stops else passed), 1.0
+
+        real = pvgtest.boot
+        pvgtest.boot = boot
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, 'nopv')
+                with contextlib.redirect_stdout(io.StringIO()):
+                    rc, _ = pvgtest.boot_retrying(
+                        '6.12/nopv', 'nested', 'k', 'i', '', [], out, 10,
+                        **kw)
+                tries = sorted(os.listdir(d))
+        finally:
+            pvgtest.boot = real
+        return rc == passed, len(calls), tries
+
+    def test_default_is_two_more_boots(self):
+        self.assertEqual(self.run_case(2), (True, 3, [
+            'nopv', 'nopv.try1', 'nopv.try2']))
+        self.assertEqual(self.run_case(3)[:2], (False, 3))
+
+    def test_retries_sets_the_count(self):
+        self.assertEqual(self.run_case(5, retries=5)[:2], (True, 6))
+        self.assertEqual(self.run_case(6, retries=5)[:2], (False, 6))
+        self.assertEqual(self.run_case(1, retries=0)[:2], (False, 1))
 
 
 class VerdictTest(unittest.TestCase):
