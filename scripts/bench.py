@@ -124,9 +124,9 @@ class BootFailed(SystemExit):
 
 def boot_runs(tool, name, outdir, rc, secs, wanted, runs):
     """The results of one benchmark boot: {suite: [values]} for each
-    (suite, metric) of wanted, or BootFailed.  The boot must have passed, finished
-    its benchmarks without an error line, left a console free of kernel
-    error reports, and given each suite runs positive values."""
+    (suite, metric) of wanted; raises BootFailed unless the boot passed,
+    finished its benchmarks without an error line, left a console free of
+    kernel error reports, and gave each suite runs positive values."""
     ok, meaning = pvgtest.verdict(rc)
     problems = pvgtest.console_problems(outdir)
     data = read(os.path.join(outdir, 'data.log'))
