@@ -298,9 +298,10 @@ def main():
     ap.add_argument('--cycles', type=int, default=2,
                     help='boot the three configurations this many times, '
                          'interleaved (default 2)')
-    ap.add_argument('--retries', type=int, default=2,
+    ap.add_argument('--retries', type=int, default=pvgtest.RETRIES,
                     help='boots again after a silent nested stop or a '
-                         'failed L1, per boot (default 2)')
+                         'failed L1, per boot (default %d, as in make '
+                         'check)' % pvgtest.RETRIES)
     ap.add_argument('--suites', default=','.join(s[0] for s in SUITES))
     ap.add_argument('--timeout', type=int, default=900,
                     help='seconds a boot may take (default 900)')

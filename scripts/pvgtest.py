@@ -41,6 +41,8 @@ L2_NO_VERDICT, L2_QEMU_FAILED, L1_NO_KVM = 0x7e, 0x7c, 0x7d
 TIMEOUT = 124
 # nested-run.sh: the L1 kernel reported a lockup, stall or panic
 L1_FAILED = 4
+# Boots again after a silent nested stop or a failed L1 (boot_retrying()).
+RETRIES = 2
 
 CONSOLE_PROBLEMS = [
     (r'Oops[:\s]|general protection fault', 'Oops'),
@@ -283,7 +285,7 @@ def silent_stop(rc, outdir, allow=()):
 
 
 def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
-                  timeout, agent=False, allow=(), retries=2):
+                  timeout, agent=False, allow=(), retries=RETRIES):
     """boot() a test guest; under nested KVM, boot again after a silent
     stop.  Returns (exit code, seconds) of the last boot.
 
@@ -292,7 +294,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     L1 kernel locks up or crashes under it.  A crash of the kernel under
     test prints (panic, Oops, BUG, lockup, stall; the reports that match
     a regex in ALLOW do not count) and fails at once; a silent stop or a
-    failed L1 gets up to RETRIES more boots (default 2), each announced,
+    failed L1 gets up to RETRIES more boots (2 unless told), each announced,
     with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every
     console byte also costs L1 a trapped serial write, so the console is
     kept to warnings and worse, which is what the scan needs."""
