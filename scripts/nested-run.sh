@@ -11,7 +11,9 @@
 # L2 guest wrote v (1..0x7b) to isa-debug-exit; L1 itself reports v = 0x7c
 # (L2 QEMU failed to start), 0x7d (no /dev/kvm in L1) or 0x7e (L2 stopped
 # without a verdict). 124: timeout, 0: L1 died, 1: host QEMU error,
-# 2: usage error, 4: the L1 kernel reported a lockup, stall or panic.
+# 2: usage error, 4: the L1 kernel reported a lockup, stall or panic,
+# 6: no output from L1 or L2 for --idle seconds (even, as 4 and 124 are:
+# an odd status is a verdict).
 set -euo pipefail
 
 die() { echo "nested-run: error: $*" >&2; exit 2; }
@@ -21,11 +23,12 @@ usage: $0 --l1-dir DIR --l2-kernel FILE --l2-initrd FILE --l2-append CMDLINE
           --l2-console FILE --l2-data FILE --l1-console FILE
           [--l2-cpu CPU (host)] [--l2-smp N (4)] [--l2-mem MIB (256)]
           [--l2-qemu-arg ARG]... [--timeout SECONDS (300)]
+          [--idle SECONDS (0: off)]
 EOF
 	exit "$1"
 }
 
-declare -A o=([l2-cpu]=host [l2-smp]=4 [l2-mem]=256 [timeout]=300)
+declare -A o=([l2-cpu]=host [l2-smp]=4 [l2-mem]=256 [timeout]=300 [idle]=0)
 qargs=()
 while (($#)); do
 	case $1 in
@@ -36,7 +39,8 @@ while (($#)); do
 	case $1 in
 	--l2-qemu-arg) qargs+=("$2") ;;
 	--l1-dir | --l2-kernel | --l2-initrd | --l2-append | --l2-cpu | --l2-smp | \
-		--l2-mem | --l2-console | --l2-data | --l1-console | --timeout) o[${1#--}]=$2 ;;
+		--l2-mem | --l2-console | --l2-data | --l1-console | --timeout | \
+		--idle) o[${1#--}]=$2 ;;
 	*) echo "nested-run: unknown option $1" >&2; usage 2 ;;
 	esac
 	shift 2
@@ -51,6 +55,8 @@ done
 for k in l2-smp l2-mem timeout; do
 	[[ ${o[$k]} =~ ^[1-9][0-9]*$ ]] || die "--$k takes a positive number"
 done
+[[ ${o[idle]} =~ ^(0|[1-9][0-9]*)$ ]] || die "--idle takes a number of seconds, 0 for off"
+idle=${o[idle]}
 for a in "$append" "$cpu" "${qargs[@]}"; do
 	[[ $a != *$'\n'* ]] || die "arguments must not contain newlines"
 done
@@ -104,6 +110,9 @@ qpid=$!
 # Stop L1 at its first such report and exit with 4.  A panic reboots L1
 # at once, and with -no-reboot its QEMU exits, maybe between two looks:
 # so the exit status is decided by L1's console once QEMU is gone.
+# A guest wedged by its host (see pvgtest.boot_retrying()) prints nothing
+# more, on either console, until the timeout: with --idle, stop L1 once
+# none of the three logs has grown for that many seconds, and exit 6.
 grace=${PVG_L1_GRACE:-15}
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 
@@ -114,8 +123,26 @@ l1_failed() {
 		! grep -a -q '^l1: verdict' "${o[l1-console]}"
 }
 
+# logged: the bytes in the three logs so far.
+logged() {
+	local f n=0
+	for f in "${o[l1-console]}" "${o[l2-console]}" "${o[l2-data]}"; do
+		[[ ! -f $f ]] || n=$((n + $(stat -c %s "$f")))
+	done
+	echo "$n"
+}
+
+size=-1 since=$SECONDS idled=''
 while kill -0 "$qpid" 2>/dev/null; do
 	if l1_failed; then
+		kill "$qpid" 2>/dev/null
+		break
+	fi
+	now=$(logged)
+	if ((now != size)); then
+		size=$now since=$SECONDS
+	elif ((idle && SECONDS - since >= idle)); then
+		idled=1
 		kill "$qpid" 2>/dev/null
 		break
 	fi
@@ -143,5 +170,9 @@ qpid=''
 if l1_failed; then
 	echo "nested-run: the L1 kernel failed (${bad%$'\r'}) and stopped" >&2
 	exit 4
+fi
+if [[ -n $idled ]]; then
+	echo "nested-run: no output from L1 or L2 for ${idle} s; stopped L1" >&2
+	exit 6
 fi
 exit "$rc"

@@ -41,8 +41,17 @@ L2_NO_VERDICT, L2_QEMU_FAILED, L1_NO_KVM = 0x7e, 0x7c, 0x7d
 TIMEOUT = 124
 # nested-run.sh: the L1 kernel reported a lockup, stall or panic
 L1_FAILED = 4
+# nested-run.sh: nothing more on any console for NESTED_IDLE seconds
+IDLE = 6
 # Boots again after a silent nested stop or a failed L1 (boot_retrying()).
-RETRIES = 2
+RETRIES = 3
+# Seconds a nested boot under boot_retrying() may print nothing, on L1's
+# console or L2's two, before it counts as wedged.  A good boot never
+# pauses that long here (whole nested scenarios take 20 to 65 s), and it
+# is longer than the test kernel takes to report a hang of its own:
+# soft lockups after 20 s, RCU stalls after 30 s and hung tasks within
+# 60 s (scripts/configs/test.config).
+NESTED_IDLE = 90
 
 CONSOLE_PROBLEMS = [
     (r'Oops[:\s]|general protection fault', 'Oops'),
@@ -206,11 +215,12 @@ def split_qemu_args(args):
 
 
 def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
-         agent=False):
+         agent=False, idle=0):
     """Boot one guest; returns (exit code, seconds).  Logs in outdir.
     agent: serve the guest's requests to the host (scripts/hostagent.py:
     a third serial port and QMP; not under nested KVM), logged in
-    outdir/agent.log."""
+    outdir/agent.log.  idle: under nested KVM, stop the boot with IDLE
+    when it has printed nothing for that many seconds (0: never)."""
     os.makedirs(outdir, exist_ok=True)
     console = os.path.join(outdir, 'console.log')
     data = os.path.join(outdir, 'data.log')
@@ -230,7 +240,7 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
                '--l2-smp', smp, '--l2-mem', mem,
                '--l2-console', console, '--l2-data', data,
                '--l1-console', os.path.join(outdir, 'l1-console.log'),
-               '--timeout', str(timeout)]
+               '--timeout', str(timeout), '--idle', str(idle)]
         for a in rest:
             cmd += ['--l2-qemu-arg', a]
     else:
@@ -279,7 +289,8 @@ def silent_stop(rc, outdir, allow=()):
     host stopped under it."""
     if rc == L1_FAILED:
         return True
-    if rc not in (0, TIMEOUT) and not (rc & 1 and rc >> 1 == L2_NO_VERDICT):
+    if rc not in (0, TIMEOUT, IDLE) and not (
+            rc & 1 and rc >> 1 == L2_NO_VERDICT):
         return False
     return not console_problems(outdir, allow)
 
@@ -294,16 +305,18 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     L1 kernel locks up or crashes under it.  A crash of the kernel under
     test prints (panic, Oops, BUG, lockup, stall; the reports that match
     a regex in ALLOW do not count) and fails at once; a silent stop or a
-    failed L1 gets up to RETRIES more boots (2 unless told), each announced,
-    with the logs of each try kept as OUTDIR.tryN.  Under nested KVM every
-    console byte also costs L1 a trapped serial write, so the console is
-    kept to warnings and worse, which is what the scan needs."""
+    failed L1 gets up to RETRIES more boots (unless told otherwise), each
+    announced, with the logs of each try kept as OUTDIR.tryN.  A wedged
+    boot is stopped after NESTED_IDLE seconds without output rather than
+    at the timeout.  Under nested KVM every console byte also costs L1 a
+    trapped serial write, so the console is kept to warnings and worse,
+    which is what the scan needs."""
     if accel == 'nested':
         append += ' loglevel=5'
     for old in glob.glob(outdir + '.try*'):     # from an earlier run
         shutil.rmtree(old)
     rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
-                    agent)
+                    agent, NESTED_IDLE)
     for attempt in range(1, retries + 1):
         if accel != 'nested' or not silent_stop(rc, outdir, allow):
             break
@@ -315,7 +328,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
               % (label, why, keep))
         os.rename(outdir, keep)
         rc, secs = boot(accel, kernel, initrd, append, qemu_args, outdir,
-                        timeout, agent)
+                        timeout, agent, NESTED_IDLE)
     return rc, secs
 
 
@@ -326,6 +339,9 @@ def verdict(rc):
     if rc == L1_FAILED:
         return False, ('the nested L1 kernel failed: lockup, stall or '
                        'panic on its console (l1-console.log)')
+    if rc == IDLE:
+        return False, ('wedged: no output from L1 or L2 for %d s'
+                       % NESTED_IDLE)
     if rc & 1 and rc > 1:
         v = rc >> 1
         return v == PASS, {

@@ -91,8 +91,10 @@ class SilentStopTest(unittest.TestCase):
         self.assertFalse(self.run_case(no_verdict, panic))
         self.assertFalse(self.run_case((pvgtest.FAIL << 1) | 1, quiet))
         self.assertTrue(self.run_case(pvgtest.TIMEOUT, quiet))
+        self.assertTrue(self.run_case(pvgtest.IDLE, quiet))
         stall = quiet + '[ 40.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n'
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, stall))
+        self.assertFalse(self.run_case(pvgtest.IDLE, stall))
         # L2's stall is then its host's doing.
         self.assertTrue(self.run_case(pvgtest.L1_FAILED, stall))
 
@@ -118,7 +120,8 @@ class BootRetryingTest(unittest.TestCase):
         calls = []
 
         def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
-                 agent):
+                 agent, idle):
+            self.assertEqual(idle, pvgtest.NESTED_IDLE)
             calls.append(outdir)
             os.makedirs(outdir)
             with open(os.path.join(outdir, 'console.log'), 'w') as f:
@@ -139,10 +142,11 @@ class BootRetryingTest(unittest.TestCase):
             pvgtest.boot = real
         return rc == passed, len(calls), tries
 
-    def test_default_is_two_more_boots(self):
-        self.assertEqual(self.run_case(2), (True, 3, [
-            'nopv', 'nopv.try1', 'nopv.try2']))
-        self.assertEqual(self.run_case(3)[:2], (False, 3))
+    def test_default_is_retries_more_boots(self):
+        n = pvgtest.RETRIES
+        self.assertEqual(self.run_case(n), (True, n + 1, ['nopv'] + [
+            'nopv.try%d' % i for i in range(1, n + 1)]))
+        self.assertEqual(self.run_case(n + 1)[:2], (False, n + 1))
 
     def test_retries_sets_the_count(self):
         self.assertEqual(self.run_case(5, retries=5)[:2], (True, 6))
@@ -157,6 +161,8 @@ class VerdictTest(unittest.TestCase):
         self.assertFalse(pvgtest.verdict(0)[0])
         self.assertFalse(pvgtest.verdict(1)[0])
         self.assertFalse(pvgtest.verdict(pvgtest.TIMEOUT)[0])
+        self.assertFalse(pvgtest.verdict(pvgtest.IDLE)[0])
+        self.assertIn('no output', pvgtest.verdict(pvgtest.IDLE)[1])
 
 
 if __name__ == '__main__':
@@ -168,7 +174,8 @@ class NestedRunTest(unittest.TestCase):
     verdict line on the L1 console and then hangs, as the TCG-emulated L1
     has been seen to do: the verdict must come through, not a timeout."""
 
-    def run_fake_l1(self, line, hang, stale=None, delay=0, code=33):
+    def run_fake_l1(self, line, hang, stale=None, delay=0, code=33,
+                    idle=None, chatty=0):
         import subprocess
         import tempfile
         with tempfile.TemporaryDirectory() as d:
@@ -181,7 +188,10 @@ class NestedRunTest(unittest.TestCase):
                         ' con=${a#*path=} ;; esac; done\n'
                         'sleep %d\n'
                         'printf "%%s\\r\\n" "%s" >"$con"\n'
-                        '%s\n' % (delay, line, 'exec sleep 60' if hang else
+                        'i=0; while [ $i -lt %d ]; do sleep 1.5;'
+                        ' echo . >>"$con"; i=$((i + 1)); done\n'
+                        '%s\n' % (delay, line, chatty,
+                                   'exec sleep 60' if hang else
                                    'exit %d' % code))
             os.chmod(fake, 0o755)
             for n in ('l1-vmlinuz', 'l2-kernel', 'l2-initrd'):
@@ -198,6 +208,8 @@ class NestedRunTest(unittest.TestCase):
                    '--l2-initrd', d + '/l2-initrd', '--l2-append', 'x',
                    '--l2-console', d + '/c2', '--l2-data', d + '/d2',
                    '--l1-console', d + '/c1', '--timeout', '50']
+            if idle is not None:
+                cmd += ['--idle', str(idle)]
             r = subprocess.run(cmd, env=env, stderr=subprocess.PIPE,
                                timeout=45)
             return r.returncode, r.stderr.decode()
@@ -237,6 +249,19 @@ class NestedRunTest(unittest.TestCase):
             'l1: verdict 16\r\n[ 99.0] watchdog: BUG: soft lockup - CPU#1 '
             'stuck for 22s!', hang=False)
         self.assertEqual(rc, 33)
+
+    def test_silent_l1_is_stopped_after_idle_seconds(self):
+        rc, err = self.run_fake_l1('[ 3.0] l1: running: qemu', hang=True,
+                                   idle=2)
+        self.assertEqual(rc, pvgtest.IDLE)
+        self.assertIn('no output from L1 or L2 for 2 s', err)
+
+    def test_output_keeps_the_idle_watch_off(self):
+        # A line every 1.5 s for 6 s, then the verdict: longer than
+        # --idle in all, never that long without output.
+        rc, err = self.run_fake_l1('[ 3.0] l1: running: qemu', hang=False,
+                                   idle=4, chatty=4)
+        self.assertEqual((rc, err), (33, ''))
 
     def test_verdict_of_an_earlier_run_is_ignored(self):
         rc, err = self.run_fake_l1('l1: verdict 16', hang=False,
