@@ -93,7 +93,10 @@ PY
 rm "$out/blurb"
 bad=$(grep -l '\*\*\* .* HERE \*\*\*' "$out"/*.patch || true)
 ktap_result "cover letter filled in" "$bad"
-m=$(ls "$out"/*.patch | grep -vc cover-letter)
+m=0
+for p in "$out"/*.patch; do
+	[[ $p == *cover-letter* ]] || m=$((m + 1))
+done
 bad=$(grep -L "^Subject: \[PATCH [0-9]*/$m\]" "$out"/0*.patch | grep -v cover-letter || true)
 ktap_result "patches numbered [PATCH n/$m]" "$bad"
 grep -q '^base-commit: ' "$cover" && bad= || bad="no base-commit in the cover letter"

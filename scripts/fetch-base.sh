@@ -34,7 +34,7 @@ fi
 
 stage "unpacking $pkg (takes about a minute)"
 tmp=$dir/tmp.$$
-rm -rf "$tmp" "$dir/$pkg" "$dir/version"
+rm -rf "$tmp" "${dir:?}/$pkg" "$dir/version"
 mkdir -p "$tmp"
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./usr/src/$pkg.tar.xz"
 tar -xJf "$tmp/usr/src/$pkg.tar.xz" -C "$dir"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared helpers for pvguest's scripts: messages, paths and small checks.
 # Sourced, never run.
 
