@@ -47,10 +47,10 @@ IDLE = 6
 RETRIES = 3
 # Seconds a nested boot under boot_retrying() may print nothing, on L1's
 # console or L2's two, before it counts as wedged.  A good boot never
-# pauses that long here (whole nested scenarios take 20 to 65 s), and it
-# is longer than the test kernel takes to report a hang of its own:
-# soft lockups after 20 s, RCU stalls after 30 s and hung tasks within
-# 60 s (scripts/configs/test.config).
+# pauses that long here (7 s at most in a whole make check; whole nested
+# scenarios take 20 to 65 s), and it is longer than the test kernel takes
+# to report a hang of its own: soft lockups after 20 s, RCU stalls after
+# 30 s and hung tasks within 60 s (scripts/configs/test.config).
 NESTED_IDLE = 90
 
 CONSOLE_PROBLEMS = [
