@@ -112,6 +112,9 @@ def bench_boot(name, extra, args, accel, kernel, initrd, cycle):
                                      kernel, initrd, append, QEMU_ARGS,
                                      outdir, args.timeout,
                                      retries=args.retries)
+    if not pvgtest.verdict(rc)[0]:
+        for line in pvgtest.l2_shutdowns(outdir, kernel):
+            print('    %s' % line)
     return boot_runs('bench', name, outdir, rc, secs,
                      [(s[0], s[1]) for s in SUITES if s[0] in args.suites],
                      args.runs)

@@ -163,12 +163,26 @@ set -- -enable-kvm -cpu "$(cat /l2/cpu)" -smp "$(cat /l2/smp)" -m "$(cat /l2/mem
 while IFS= read -r a || [ -n "$a" ]; do
 	set -- "$@" "$a"
 done </l2/qemu-args
+# An L2 vCPU that triple-faults is reset, and with -no-reboot its QEMU
+# then exits with status 0 without a word.  KVM traces the exit that
+# tells it so (SVM's shutdown intercept, exit code 0x7f; the emulated L1
+# CPU is AMD) with the vCPU, its RIP and the event it was taking: keep
+# that one exit and print it after a stop without a verdict.
+t=/sys/kernel/tracing
+mount -t tracefs tracefs $t 2>/dev/null
+if echo 'exit_reason == 0x7f' >$t/events/kvm/kvm_exit/filter &&
+	echo 1 >$t/events/kvm/kvm_exit/enable; then
+	shutdowns() { sed -n 's/^.*kvm_exit: \(.*reason shutdown.*\)$/l1: L2 shutdown: \1/p' $t/trace; }
+else
+	shutdowns() { echo "l1: cannot trace KVM exits; no shutdown report"; }
+fi
 printf 'l1: running: qemu-system-x86_64'
 printf " '%s'" "$@"
 echo
 qemu-system-x86_64 "$@"
 s=$?
 echo "l1: L2 qemu exit status $s"
+[ $((s % 2)) -eq 1 ] || shutdowns
 if [ "$s" -eq 1 ]; then
 	verdict 0x7c
 elif [ $((s % 2)) -eq 1 ]; then

@@ -191,6 +191,58 @@ def console_problems(outdir, allow=()):
                 if not any(re.search(a, p) for a in allow)]
 
 
+# SVM EXITINTINFO event types (the event a vCPU was taking when it exited)
+EVENT_TYPES = {0: 'interrupt', 2: 'NMI', 3: 'exception', 4: 'software interrupt'}
+
+
+def symbolize(addr, system_map):
+    """'symbol+0xoff' for a kernel text address from System.map, or the
+    address itself when the map is missing or has no symbol below it."""
+    best = None
+    try:
+        with open(system_map) as f:
+            for line in f:
+                a, kind, name = line.split()[:3]
+                a = int(a, 16)
+                if kind in 'tTwW' and a <= addr and (best is None or
+                                                     a > best[0]):
+                    best = (a, name)
+    except OSError:
+        pass
+    return '%s+%#x' % (best[1], addr - best[0]) if best else '%#x' % addr
+
+
+def l2_shutdowns(outdir, kernel):
+    """What L1's console says of L2 vCPUs that shut down (triple fault;
+    scripts/nested-l1.sh), one line each: the vCPU, where it was (through
+    the System.map beside KERNEL's build tree) and the event it was
+    taking."""
+    try:
+        with open(os.path.join(outdir, 'l1-console.log'),
+                  errors='replace') as f:
+            text = f.read()
+    except OSError:
+        return []
+    system_map = os.path.join(os.path.dirname(kernel), '..', '..', '..',
+                              'System.map')
+    out = []
+    for m in re.finditer(r'^l1: L2 shutdown: vcpu (\d+) reason shutdown rip '
+                         r'0x([0-9a-f]+) .*intr_info 0x([0-9a-f]+) '
+                         r'error_code 0x([0-9a-f]+)', text, re.M):
+        vcpu, rip, info, err = (m.group(1), int(m.group(2), 16),
+                                int(m.group(3), 16), int(m.group(4), 16))
+        if info >> 31:
+            event = 'while taking %s %#04x' % (
+                EVENT_TYPES.get((info >> 8) & 7, 'event'), info & 0xff)
+            if info & (1 << 11):
+                event += ' (error code %#x)' % err
+        else:
+            event = 'taking no event'
+        out.append('L2 vCPU %s shut down (triple fault) at %s %s'
+                   % (vcpu, symbolize(rip, system_map), event))
+    return out
+
+
 # ---------------------------------------------------------------- booting
 
 def read_list(path):
@@ -324,6 +376,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         why = verdict(rc)[1]
         if rc != L1_FAILED:
             why = 'the nested guest stopped silently (%s)' % why
+        why = '; '.join([why] + l2_shutdowns(outdir, kernel))
         print('    note: %s: %s; booting again (logs of that try kept in %s)'
               % (label, why, keep))
         os.rename(outdir, keep)
@@ -598,7 +651,8 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     problems = console_problems(outdir, spec['allow'])
     ok, meaning = verdict(rc)
     for desc, good, diag in (
-            ('boot: verdict through isa-debug-exit', ok, [meaning]),
+            ('boot: verdict through isa-debug-exit', ok,
+             [meaning] + l2_shutdowns(outdir, kernel)),
             ('boot: console free of kernel error reports', not problems,
              problems[:5])):
         if good:

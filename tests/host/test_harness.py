@@ -110,6 +110,50 @@ class SilentStopTest(unittest.TestCase):
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, oops, allow))
 
 
+class L2ShutdownTest(unittest.TestCase):
+    """l2_shutdowns() on the lines nested-l1.sh printed for two real
+    silent stops (6.12 nopv benchmark boots)."""
+
+    CONSOLE = (
+        'l1: L2 qemu exit status 0\r\n'
+        'l1: L2 shutdown: vcpu 2 reason shutdown rip 0xffffffff8103cec9 '
+        'info1 0x0000000000000000 info2 0x0000000000000000 intr_info '
+        '0x80000b0e error_code 0x00000010\r\n'
+        'l1: L2 shutdown: vcpu 1 reason shutdown rip 0xffffffff81057946 '
+        'info1 0x0000000000000000 info2 0x0000000000000000 intr_info '
+        '0x800000ec error_code 0x00000000\r\n'
+        'l1: verdict 0x7e\r\n')
+    MAP = ('ffffffff8103cea5 T __default_send_IPI_shortcut\n'
+           'ffffffff8103cf00 d some_data\n'
+           'ffffffff810578bc t handle_softirqs\n')
+
+    def run_case(self, console, with_map=True):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            obj = os.path.join(d, 'obj')
+            os.makedirs(os.path.join(obj, 'arch', 'x86', 'boot'))
+            if with_map:
+                with open(os.path.join(obj, 'System.map'), 'w') as f:
+                    f.write(self.MAP)
+            with open(os.path.join(d, 'l1-console.log'), 'w') as f:
+                f.write(console)
+            return pvgtest.l2_shutdowns(
+                d, os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage'))
+
+    def test_decoded(self):
+        self.assertEqual(self.run_case(self.CONSOLE), [
+            'L2 vCPU 2 shut down (triple fault) at '
+            '__default_send_IPI_shortcut+0x24 while taking exception 0x0e '
+            '(error code 0x10)',
+            'L2 vCPU 1 shut down (triple fault) at handle_softirqs+0x8a '
+            'while taking interrupt 0xec'])
+
+    def test_without_a_map_or_a_report(self):
+        self.assertIn('at 0xffffffff81057946 while taking interrupt',
+                      self.run_case(self.CONSOLE, with_map=False)[1])
+        self.assertEqual(self.run_case('l1: verdict 0x7e\r\n'), [])
+
+
 class BootRetryingTest(unittest.TestCase):
     """boot_retrying() with a stand-in boot() that stops silently (exit 0,
     a quiet console) the first `stops` times and passes after that."""
