@@ -112,7 +112,8 @@ def balloon_boot(name, driver, args, kernel, initrd, cycle):
     rc, secs = pvgtest.boot('tcg', kernel, initrd, append, QEMU_ARGS, outdir,
                             args.timeout, agent=True)
     return bench.boot_runs('bench-balloon', name, outdir, rc, secs,
-                           [(s[0], s[1]) for s in SUITES], args.runs)
+                           [(s[0], s[1]) for s in SUITES], args.runs,
+                           kernel)
 
 
 def records(medians, floor):

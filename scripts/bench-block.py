@@ -133,7 +133,8 @@ def block_boot(role, driver, runs, args, kernel, initrd, image, cycle):
                             qemu_args(image, args.disks), outdir,
                             args.timeout or boot_timeout(runs, args))
     return bench.boot_runs('bench-block', driver, outdir, rc, secs,
-                           [(s[0], s[1]) for s in suites(args.disks)], runs)
+                           [(s[0], s[1]) for s in suites(args.disks)], runs,
+                           kernel)
 
 
 def boot_timeout(runs, args):
