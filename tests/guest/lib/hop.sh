@@ -2,11 +2,15 @@
 # The steps of the lifecycle chain (pvgtest.chain=, see /init): each
 # hop_NAME STAGE takes the guest through one event the paravirtual state
 # must survive.  A step that fails says why on stdout and returns 1;
-# hop_kexec and hop_crash do not return when they work: the next kernel's
-# init carries on at pvgtest.stage=STAGE.
+# hop_reboot, hop_kexec and hop_crash do not return when they work: the
+# next kernel's init carries on at pvgtest.stage=STAGE.
 #   suspend  suspend to RAM with pm_test=core: devices, non-boot CPUs and
 #            the syscore steps (where the KVM guest code parks its shared
 #            areas) go down and come back, without the final sleep
+#   reboot   reboot(2) through the kernel's restart path, which takes the
+#            paravirtual state down on every CPU, and a reset of the
+#            machine (QEMU with -action reboot=reset); the same command
+#            line boots again, and learns its stage from pstore (below)
 #   kexec    kexec_file_load() this kernel (/boot/vmlinuz, the scenario's
 #            "initrd kernel" host request) and reboot into it
 #   crash    load it as the crash kernel, then panic (sysrq c) on CPU 0
@@ -28,6 +32,11 @@ hop_ready() {
 			echo "no suspend to RAM: /sys/power/state offers '$(cat /sys/power/state)'"
 			return 1
 		fi ;;
+	reboot)
+		if [ ! -c /dev/pmsg0 ] || [ ! -d /sys/fs/pstore ]; then
+			echo "no /dev/pmsg0 or pstore: the scenario needs ramoops (memmap= and ramoops.* in NAME.boot)"
+			return 1
+		fi ;;
 	kexec | crash | kexec-nopv | crash-nopv)
 		if [ ! -r /boot/vmlinuz ]; then
 			echo "no /boot/vmlinuz: the scenario needs 'initrd kernel' in NAME.host"
@@ -38,7 +47,7 @@ hop_ready() {
 			return 1
 		fi ;;
 	*)
-		echo "unknown lifecycle step '$1' (known: suspend kexec crash kexec-nopv crash-nopv)"
+		echo "unknown lifecycle step '$1' (known: suspend reboot kexec crash kexec-nopv crash-nopv)"
 		return 1 ;;
 	esac
 }
@@ -99,10 +108,59 @@ hop_suspend() {
 hop_run() {
 	case $1 in
 	suspend) hop_suspend ;;
+	reboot) hop_reboot "$2" ;;
 	kexec | kexec-nopv) hop_kexec "$2" "$1" ;;
 	crash | crash-nopv) hop_crash "$2" "$1" ;;
 	*) hop_ready "$1" ;;
 	esac
+}
+
+# hop_reboot STAGE: leave the next stage and the verdict so far in pstore's
+# pmsg record, where hop_resume finds them after the reset, and reboot.
+hop_reboot() {
+	hop_ready reboot || return 1
+	{
+		printf 'pvgtest.stage=%s' "$1"
+		[ "$verdict" = 0x10 ] || printf ' pvgtest.failed=1'
+	} >/dev/pmsg0 || { echo "cannot write /dev/pmsg0"; return 1; }
+	# In the kernel log, so in the console record the next kernel reads.
+	echo "<4>pvgtest: reboot step $1" >/dev/kmsg
+	reboot -f
+	echo "reboot -f returned: $?"
+	return 1
+}
+
+# hop_resume: run by init before anything else.  A kernel booted by a reset
+# after the reboot step has the first boot's command line; the pvgtest.stage=
+# and pvgtest.failed= that hop_reboot left in pstore are put in its place,
+# in $PVGTEST_CMDLINE, which param() reads (lib/ktap.sh).  The record is
+# erased as it is taken, so a reset later on is not taken for a step: a
+# kernel that finds no stage, in a chain with a reboot step, after another
+# kernel ran in this machine (pstore holds its console), was reset without
+# asking, by the host (an L2 triple fault under nested KVM; see
+# scripts/nested-l1.sh) or by a panic.  It says so and powers off without a
+# verdict, which the host reads as a guest that stopped (and looks for the
+# cause on the console and, nested, in L1's shutdown report).
+hop_resume() {
+	local p=/sys/fs/pstore next w
+	case ",$(param chain)," in *,reboot,*) ;; *) return 0 ;; esac
+	[ -z "$(param stage)" ] || return 0
+	if [ -f $p/pmsg-ramoops-0 ]; then
+		next=$(cat $p/pmsg-ramoops-0)
+		rm -f $p/pmsg-ramoops-0
+		for w in $(cat /proc/cmdline); do
+			case $w in
+			pvgtest.stage=* | pvgtest.failed=*) ;;
+			*) printf '%s ' "$w" ;;
+			esac
+		done >/tmp/cmdline
+		echo "$next" >>/tmp/cmdline
+		export PVGTEST_CMDLINE=/tmp/cmdline
+		echo "pvgtest: booted by the reboot step: $next" >/dev/console
+	elif ls $p/console-ramoops* >/dev/null 2>&1; then
+		echo "pvgtest: this machine was reset, but not by a reboot step; stopping" >/dev/console
+		poweroff -f
+	fi
 }
 
 # hop_kexec STAGE HOP, hop_crash STAGE HOP: HOP is the step's name in the

@@ -29,9 +29,10 @@ check() {
 	fi
 }
 
-# param NAME: value of pvgtest.NAME= on the kernel command line, or empty.
+# param NAME: value of pvgtest.NAME= on the kernel command line, or empty;
+# after a reboot step, on the command line hop_resume (lib/hop.sh) made.
 param() {
-	for w in $(cat /proc/cmdline); do
+	for w in $(cat "${PVGTEST_CMDLINE:-/proc/cmdline}"); do
 		case "$w" in "pvgtest.$1="*) echo "${w#*=}"; return ;; esac
 	done
 }

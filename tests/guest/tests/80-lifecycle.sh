@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Where the lifecycle chain (pvgtest.chain=suspend,kexec,crash; see /init
-# and /tests/lib/hop.sh) stands: before the first step, that each step can
-# run; after a step, that it really happened.  Run again after every step
+# Where the lifecycle chain (pvgtest.chain=suspend,reboot,kexec,crash; see
+# /init and /tests/lib/hop.sh) stands: before the first step, that each step
+# can run; after a step, that it really happened.  Run again after every step
 # when pvgtest.after= names it.  After kexec-nopv or crash-nopv this kernel
 # runs with nopv and registers no shared area: the MSRs of CPU 0, the CPU
 # the step ran on and the one CPU KVM did not reset on the way (INIT
@@ -45,6 +45,26 @@ kexec | crash)
 	;;
 esac
 case ${hop%-nopv} in
+reboot)
+	# The reset boots the first command line again; the stage came from
+	# pstore (hop_resume in /tests/lib/hop.sh).
+	if [ -n "$PVGTEST_CMDLINE" ] && ! grep -q 'pvgtest\.stage=' /proc/cmdline; then
+		pass "this kernel was started by a reset after the reboot step"
+	else
+		fail "this kernel was started by a reset after the reboot step" \
+			"command line: $(cat /proc/cmdline)" "stage from pstore: ${PVGTEST_CMDLINE:-none}"
+	fi
+	# The console of the kernel before, as ramoops kept it: it logged the
+	# step (hop_reboot) and went down through the kernel's restart path.
+	c=/sys/fs/pstore/console-ramoops-0
+	if grep -q "pvgtest: reboot step $stage\$" $c 2>/dev/null &&
+		grep -q 'reboot: Restarting system' $c; then
+		pass "the kernel before rebooted through the kernel's restart path"
+	else
+		fail "the kernel before rebooted through the kernel's restart path" \
+			"$(ls /sys/fs/pstore 2>&1)" "$(tail -3 $c 2>&1)"
+	fi
+	;;
 kexec)
 	[ ! -e /proc/vmcore ] && pass "not a crash kernel (no /proc/vmcore)" ||
 		fail "not a crash kernel (no /proc/vmcore)" ;;
