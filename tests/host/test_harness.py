@@ -209,10 +209,6 @@ class VerdictTest(unittest.TestCase):
         self.assertIn('no output', pvgtest.verdict(pvgtest.IDLE)[1])
 
 
-if __name__ == '__main__':
-    unittest.main()
-
-
 class NestedRunTest(unittest.TestCase):
     """nested-run.sh against a stand-in for the L1 QEMU that prints an L1
     verdict line on the L1 console and then hangs, as the TCG-emulated L1
@@ -962,3 +958,7 @@ class ImageConsoleTest(unittest.TestCase):
     def test_gone_shell_is_a_timeout(self):
         self.con.send('exit\n')
         self.assertEqual(self.con.run('true', timeout=5), (None, ''))
+
+
+if __name__ == '__main__':
+    unittest.main()
