@@ -28,6 +28,10 @@ times, baseline / ours).  While the kernel has no pvballoon, only the stock
 driver and the floor are measured and shown, and no JSON is written (old
 balloon results are removed, so make export never shows stale numbers).
 Logs of each boot are in out/bench/<base>/balloon-<driver>[.cN]/.
+
+A boot that fails ends the run.  In the first cycle that is all; later,
+the table and the JSON files come from the whole cycles before it (boots
+and floor runs alike), and the exit status is still 1.
 """
 
 import argparse
@@ -54,12 +58,23 @@ SUITES = [
      'host RSS returned per inflated byte'),
 ]
 
+# The host floor's name among the boots of a cycle (cycle_order()).
+FLOOR = 'host-floor'
+
 GUEST_MIB = 2048
 BALLOON_MIB = 1024
 # No free page reporting: it would hand the touched memory back before the
 # balloon takes it, and the RSS the balloon returns could not be measured.
 QEMU_ARGS = ['-cpu', 'max', '-smp', '2', '-m', str(GUEST_MIB),
              '-device', 'virtio-balloon-pci,id=balloon0,deflate-on-oom=on']
+
+
+def cycle_order(drivers, cycle):
+    """The boots of one cycle: the drivers, the first going first in odd
+    cycles and last in even ones, so that neither always follows the floor
+    run or a boot of the other; then the host floor (FLOOR, no driver)."""
+    first = drivers if cycle % 2 else list(reversed(drivers))
+    return first + [(FLOOR, None)]
 
 
 def floor_tool():
@@ -107,7 +122,8 @@ def balloon_boot(name, driver, args, kernel, initrd, cycle):
     append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=bench',
                        'pvgtest.suites=balloon', 'pvgtest.runs=%d' % args.runs,
                        'pvgtest.balloon=%s' % driver,
-                       'pvgtest.balloon_mib=%d' % BALLOON_MIB] + args.guest_arg)
+                       'pvgtest.balloon_mib=%d' % BALLOON_MIB] +
+                      args.guest_arg)
     pvgtest.say('balloon %s boot of %s (%s)' % (name, args.base, driver))
     rc, secs = pvgtest.boot('tcg', kernel, initrd, append, QEMU_ARGS, outdir,
                             args.timeout, agent=True)
@@ -165,29 +181,25 @@ def main():
         print('    note: %d runs a boot; results need at least 5' % args.runs)
     exe = floor_tool()
 
-    pooled = {name: {} for name, _ in drivers}
-    floor = {}
-    for cycle in range(1, args.cycles + 1):
-        # Alternate which driver goes first, so neither always follows the
-        # floor run or a boot of the other.
-        order = drivers if cycle % 2 else list(reversed(drivers))
-        for name, driver in order:
-            got = balloon_boot(name, driver, args, kernel, initrd, cycle)
-            for suite, v in got.items():
-                pooled[name].setdefault(suite, []).extend(v)
-        for k, v in run_floor(exe, args.runs).items():
-            floor.setdefault(k, []).extend(v)
+    def boot(name, driver, cycle):
+        if name == FLOOR:
+            return run_floor(exe, args.runs)
+        return balloon_boot(name, driver, args, kernel, initrd, cycle)
+
+    boots, cycles, stopped = bench.run_cycles(
+        args.cycles, boot, lambda cycle: cycle_order(drivers, cycle))
+    bench.stopped_note('bench-balloon', cycles, args.cycles, stopped)
     medians = {name: {s: statistics.median(v) for s, v in suites.items()}
-               for name, suites in pooled.items()}
-    floor = {k: statistics.median(v) for k, v in floor.items()}
+               for name, suites in bench.pooled(boots).items()}
+    floor = medians.pop(FLOOR)
 
     have_pv = 'pvballoon' in medians
     print()
     print('%s balloon benchmark, test kernel, TCG, %d MiB guest, 2 vCPUs, '
           '%d MiB ballooned, median of %d runs (%d boots x %d); '
           'ratio > 1: pvballoon is better'
-          % (args.base, GUEST_MIB, BALLOON_MIB, args.cycles * args.runs,
-             args.cycles, args.runs))
+          % (args.base, GUEST_MIB, BALLOON_MIB, cycles * args.runs,
+             cycles, args.runs))
     print('%-16s %-5s %10s %10s %10s %11s %11s' % (
         'suite', 'unit', 'pvballoon', 'stock', 'host-floor', 'pv/stock',
         'pv/floor'))
@@ -210,10 +222,11 @@ def main():
                 print('    removed %s: no pvballoon result to replace it'
                       % path)
         print('no pvballoon in this kernel: no JSON written')
-        return 0
-    for suite, rs in recs.items():
-        bench.write_json(out, suite, rs)
-    print('JSON results in %s' % out)
+    else:
+        for suite, rs in recs.items():
+            bench.write_json(out, suite, rs)
+        print('JSON results in %s' % out)
+    bench.incomplete('bench-balloon', cycles, args.cycles, stopped)
     return 0
 
 

@@ -35,6 +35,11 @@ the kernel has no pvblock, only virtio_blk is measured and shown, and no
 JSON is written (old block results are removed, so make export never
 shows stale numbers).  Logs of each boot are in
 out/bench/<base>/block-<stock|pvblock>[.cN]/.
+
+A boot that fails ends the run.  In the first pair of boots that is all;
+later, the table and the JSON files come from the whole pairs before it,
+with fewer runs than asked (the table says how many), and the exit status
+is still 1.
 """
 
 import argparse
@@ -269,22 +274,26 @@ def main():
 
     # Log directories by role, named after the driver unless both are one.
     dirs = {'stock': 'stock', 'ours': 'self' if self_check else args.ours}
-    pooled = {role: {} for role, _ in roles}
+    runs_of = plan(args.runs, args.boots)
     loads = []
+
+    def boot(role, driver, cycle):
+        got = block_boot(dirs[role], driver, runs_of[cycle - 1], args,
+                         kernel, initrd, image, cycle)
+        loads.append(os.getloadavg()[0])
+        return got
+
     try:
-        for cycle, runs in enumerate(plan(args.runs, args.boots), 1):
-            # Alternate which driver goes first, so neither always boots
-            # right after the other.
-            order = roles if cycle % 2 else list(reversed(roles))
-            for role, driver in order:
-                got = block_boot(dirs[role], driver, runs, args, kernel,
-                                 initrd, image, cycle)
-                for suite, v in got.items():
-                    pooled[role].setdefault(suite, []).extend(v)
-                loads.append(os.getloadavg()[0])
+        # Alternate which driver goes first, so neither always boots right
+        # after the other.
+        boots, cycles, stopped = bench.run_cycles(
+            len(runs_of), boot,
+            lambda cycle: roles if cycle % 2 else list(reversed(roles)))
     finally:
         if os.path.exists(image):
             os.remove(image)
+    bench.stopped_note('bench-block', cycles, len(runs_of), stopped)
+    pooled = bench.pooled(boots)
     medians = {role: {s: statistics.median(v) for s, v in pooled[role].items()}
                for role, _ in roles}
 
@@ -294,7 +303,8 @@ def main():
     print('%s block benchmark, test kernel, TCG, 2 vCPUs, fio libaio '
           'direct=1, %d s jobs after a %g s ramp, median of %d runs a driver '
           '(%d boots each, alternating); ratio > 1: %s is better'
-          % (args.base, args.secs, args.ramp, args.runs, args.boots, ours))
+          % (args.base, args.secs, args.ramp, sum(runs_of[:cycles]), cycles,
+             ours))
     print('disks: %s' % ', '.join('%s: %s' % (d, what)
                                   for d, _, what in DISKS
                                   if d in args.disks))
@@ -345,6 +355,7 @@ def main():
                 bench.write_json(out, 'block_%s' % disk, rs)
             print('JSON results in %s' % out)
     print('bench-block: %.0f s in all' % (time.time() - start))
+    bench.incomplete('bench-block', cycles, len(runs_of), stopped)
     return 0
 
 

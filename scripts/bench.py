@@ -214,24 +214,24 @@ def cycle_order(cycle):
     return BOOTS[k:] + BOOTS[:k]
 
 
-def run_cycles(cycles, boot):
-    """Boot every configuration in each cycle, in cycle_order(), through
-    boot(name, extra, cycle), which returns {suite: [runs]} or raises
-    BootFailed.
+def run_cycles(cycles, boot, order=cycle_order):
+    """Boot every configuration of order(cycle) (default: cycle_order(),
+    BOOTS rotated) in each cycle, through boot(name, extra, cycle), which
+    returns {suite: [runs]} or raises BootFailed.
 
-    Returns (boots, whole, stopped): boots is {boot: {suite: [[runs of one
+    Returns (boots, whole, stopped): boots is {name: {suite: [[runs of one
     boot], ...]}} over the first `whole` cycles, each of which every
     configuration finished.  When a boot fails, after the retries of a
     silent nested stop, the cycles stop there: stopped is its exit message
     and the unfinished cycle is left out, so that every configuration has
     the same boots and no configuration gains from the order of the
     cycle.  A failure in the first cycle exits."""
-    boots = {name: {} for name, _ in BOOTS}
+    boots = {}
     whole, stopped = 0, None
     for cycle in range(1, cycles + 1):
         got = {}
         try:
-            for name, extra in cycle_order(cycle):
+            for name, extra in order(cycle):
                 got[name] = boot(name, extra, cycle)
         except BootFailed as e:
             # boot_runs() has printed what failed; e.code is its summary.
@@ -241,9 +241,30 @@ def run_cycles(cycles, boot):
             break
         for name, suites in got.items():
             for suite, v in suites.items():
-                boots[name].setdefault(suite, []).append(v)
+                boots.setdefault(name, {}).setdefault(suite, []).append(v)
         whole = cycle
     return boots, whole, stopped
+
+
+def pooled(boots):
+    """{name: {suite: [every run]}} of run_cycles()'s boots."""
+    return {name: {suite: sum(v, []) for suite, v in suites.items()}
+            for name, suites in boots.items()}
+
+
+def stopped_note(tool, whole, cycles, stopped):
+    """Say that a run_cycles() run stopped early, if it did."""
+    if stopped:
+        print('%s: cycle %d of %d stopped (%s); the results below come '
+              'from the %d whole cycle(s) before it'
+              % (tool, whole + 1, cycles, stopped, whole))
+
+
+def incomplete(tool, whole, cycles, stopped):
+    """Exit 1 after the results of a run_cycles() run that stopped early."""
+    if stopped:
+        sys.exit('%s: incomplete: %d of %d cycles (%s)'
+                 % (tool, whole, cycles, stopped))
 
 
 def ratio_interval(ours, base, lower_better, rounds=2000, seed=1):
@@ -340,13 +361,10 @@ def main():
     boots, cycles, stopped = run_cycles(
         args.cycles, lambda name, extra, cycle: bench_boot(
             name, extra, args, accel, kernel, initrd, cycle))
-    if stopped:
-        print('bench: cycle %d of %d stopped (%s); the results below come '
-              'from the %d whole cycle(s) before it'
-              % (cycles + 1, args.cycles, stopped, cycles))
-    medians = {name: {suite: statistics.median(sum(v, []))
+    stopped_note('bench', cycles, args.cycles, stopped)
+    medians = {name: {suite: statistics.median(v)
                       for suite, v in suites.items()}
-               for name, suites in boots.items()}
+               for name, suites in pooled(boots).items()}
 
     os.makedirs(out, exist_ok=True)
     print()
@@ -381,9 +399,7 @@ def main():
         print('pvguest and stock are not told apart on: %s (1.0 is inside '
               'the 95%% interval)' % ', '.join(tied))
     print('JSON results in %s' % out)
-    if stopped:
-        sys.exit('bench: incomplete: %d of %d cycles (%s)'
-                 % (cycles, args.cycles, stopped))
+    incomplete('bench', cycles, args.cycles, stopped)
     return 0
 
 

@@ -590,9 +590,72 @@ class IpiBenchTest(unittest.TestCase):
                          m.ratio_interval(a, b, True))
 
 
+def run_main(m, argv):
+    """m.main() with sys.argv set to argv and its output swallowed; the
+    SystemExit it ends with, or None."""
+    from unittest import mock
+    with mock.patch.object(sys, 'argv', argv), \
+            contextlib.redirect_stdout(io.StringIO()):
+        try:
+            m.main()
+        except SystemExit as e:
+            return e
+    return None
+
+
+def read_json(path):
+    import json
+    with open(path) as f:
+        return json.load(f)
+
+
 class BalloonBenchTest(unittest.TestCase):
     def load(self):
         return load_script('bench-balloon.py')
+
+    def test_each_cycle_alternates_the_drivers_and_ends_with_the_floor(self):
+        m = self.load()
+        self.assertEqual([n for n, _ in m.cycle_order(m.DRIVERS, 1)],
+                         ['stock', 'pvballoon', m.FLOOR])
+        self.assertEqual([n for n, _ in m.cycle_order(m.DRIVERS, 2)],
+                         ['pvballoon', 'stock', m.FLOOR])
+
+    def test_a_failed_late_boot_keeps_the_whole_cycles(self):
+        import tempfile
+        from unittest import mock
+        m = self.load()
+        booted = []
+
+        def boot(name, driver, args, kernel, initrd, cycle):
+            booted.append((cycle, name))
+            if (cycle, name) == (3, 'pvballoon'):
+                raise m.bench.BootFailed('bench-balloon: no results')
+            x = cycle * (100 if name == 'pvballoon' else 200)
+            return {'balloon_inflate': [x], 'balloon_deflate': [x],
+                    'balloon_rss': [1.0]}
+
+        def floor(exe, runs):
+            booted.append('floor')
+            return {'dontneed_ms': [50.0], 'willneed_ms': [10.0],
+                    'rss_per_byte': [1.0]}
+
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(m, 'balloon_boot', boot), \
+                mock.patch.object(m, 'run_floor', floor), \
+                mock.patch.object(m, 'floor_tool', lambda: 'floor'), \
+                mock.patch.object(m.bench, 'chosen_kernel',
+                                  lambda tool, args: ('k', 'i')), \
+                mock.patch.object(m.bench, 'initrd_has',
+                                  lambda initrd, mod: True):
+            e = run_main(m, ['bench-balloon.py', '--out', d, '--runs', '1',
+                             '--cycles', '4'])
+            self.assertIn('incomplete: 2 of 4 cycles', str(e.code))
+            # Cycle 3's stock boot ran, and is left out with its cycle.
+            self.assertEqual(booted[-2:], [(3, 'stock'), (3, 'pvballoon')])
+            self.assertEqual(booted.count('floor'), 2)
+            rec = read_json(os.path.join(d, 'balloon_inflate.json'))[0]
+            self.assertEqual((rec['ours'], rec['baseline_value'],
+                              rec['ratio']), (150, 300, 2.0))
 
     def test_records_favour_the_faster_driver(self):
         m = self.load()
@@ -637,6 +700,39 @@ class BalloonBenchTest(unittest.TestCase):
 class BlockBenchTest(unittest.TestCase):
     def load(self):
         return load_script('bench-block.py')
+
+    def test_a_failed_late_boot_keeps_the_whole_pairs(self):
+        import tempfile
+        from unittest import mock
+        m = self.load()
+        names = [x[0] for x in m.suites(['null'])]
+        booted = []
+
+        def boot(role, driver, runs, args, kernel, initrd, image, cycle):
+            booted.append((cycle, role, runs))
+            if cycle == 3 and role != 'stock':
+                raise m.bench.BootFailed('bench-block: no results')
+            x = float(cycle * (100 if role == 'stock' else 200))
+            return {n: [x] * runs for n in names}
+
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(m, 'block_boot', boot), \
+                mock.patch.object(m.bench, 'chosen_kernel',
+                                  lambda tool, args: ('k', 'i')), \
+                mock.patch.object(m.bench, 'initrd_has',
+                                  lambda initrd, mod: True), \
+                mock.patch.object(m.pvgtest, 'initrd_with',
+                                  lambda initrd, layers: initrd):
+            e = run_main(m, ['bench-block.py', '--out', d, '--runs', '6',
+                             '--boots', '3', '--disks', 'null',
+                             '--image-dir', d])
+            self.assertIn('incomplete: 2 of 3 cycles', str(e.code))
+            self.assertEqual([b[2] for b in booted], [2] * 6)
+            self.assertEqual(booted[-2:], [(3, 'stock', 2),
+                                           (3, 'pvblock', 2)])
+            recs = read_json(os.path.join(d, 'block_null.json'))
+            self.assertEqual((recs[0]['ours'], recs[0]['baseline_value']),
+                             (300.0, 150.0))
 
     def test_records_favour_the_better_driver(self):
         m = self.load()
