@@ -54,15 +54,18 @@ reboot)
 		fail "this kernel was started by a reset after the reboot step" \
 			"command line: $(cat /proc/cmdline)" "stage from pstore: ${PVGTEST_CMDLINE:-none}"
 	fi
-	# The console of the kernel before, as ramoops kept it: it logged the
-	# step (hop_reboot) and went down through the kernel's restart path.
-	c=/sys/fs/pstore/console-ramoops-0
-	if grep -q "pvgtest: reboot step $stage\$" $c 2>/dev/null &&
-		grep -q 'reboot: Restarting system' $c; then
+	# The kernel log of the kernel before, as the kernel's restart path
+	# handed it to ramoops (KMSG_DUMP_SHUTDOWN) just before the reset: it
+	# logged the step (hop_reboot) and then the restart.  Not the console
+	# record: the reset can cut the console's last line short.
+	d=$(ls /sys/fs/pstore/dmesg-ramoops-* 2>/dev/null)
+	if [ -n "$d" ] && cat $d | grep -q "pvgtest: reboot step $stage\$" &&
+		cat $d | grep -q 'reboot: Restarting system'; then
 		pass "the kernel before rebooted through the kernel's restart path"
 	else
 		fail "the kernel before rebooted through the kernel's restart path" \
-			"$(ls /sys/fs/pstore 2>&1)" "$(tail -3 $c 2>&1)"
+			"pstore: $(ls /sys/fs/pstore 2>&1)" \
+			"${d:+$(cat $d 2>&1 | tail -3)}"
 	fi
 	;;
 kexec)
