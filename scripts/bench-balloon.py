@@ -70,11 +70,10 @@ QEMU_ARGS = ['-cpu', 'max', '-smp', '2', '-m', str(GUEST_MIB),
 
 
 def cycle_order(drivers, cycle):
-    """The boots of one cycle: the drivers, the first going first in odd
-    cycles and last in even ones, so that neither always follows the floor
-    run or a boot of the other; then the host floor (FLOOR, no driver)."""
-    first = drivers if cycle % 2 else list(reversed(drivers))
-    return first + [(FLOOR, None)]
+    """The boots of one cycle: the drivers in bench.cycle_order(), so that
+    neither always follows the floor run or a boot of the other; then the
+    host floor (FLOOR, no driver)."""
+    return bench.cycle_order(cycle, drivers) + [(FLOOR, None)]
 
 
 def floor_tool():

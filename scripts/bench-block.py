@@ -287,8 +287,7 @@ def main():
         # Alternate which driver goes first, so neither always boots right
         # after the other.
         boots, cycles, stopped = bench.run_cycles(
-            len(runs_of), boot,
-            lambda cycle: roles if cycle % 2 else list(reversed(roles)))
+            len(runs_of), boot, lambda cycle: bench.cycle_order(cycle, roles))
     finally:
         if os.path.exists(image):
             os.remove(image)

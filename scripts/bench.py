@@ -207,11 +207,12 @@ def initrd_has(initrd, module):
     return False
 
 
-def cycle_order(cycle):
-    """BOOTS rotated for cycle (1-based), so that each boots first once in
-    every len(BOOTS) cycles."""
-    k = (cycle - 1) % len(BOOTS)
-    return BOOTS[k:] + BOOTS[:k]
+def cycle_order(cycle, boots=BOOTS):
+    """boots (default BOOTS) rotated for cycle (1-based), so that each
+    boots first once in every len(boots) cycles; with two, they swap
+    places from one cycle to the next."""
+    k = (cycle - 1) % len(boots)
+    return boots[k:] + boots[:k]
 
 
 def run_cycles(cycles, boot, order=cycle_order):

@@ -123,7 +123,7 @@ hop_reboot() {
 		printf 'pvgtest.stage=%s' "$1"
 		[ "$verdict" = 0x10 ] || printf ' pvgtest.failed=1'
 	} >/dev/pmsg0 || { echo "cannot write /dev/pmsg0"; return 1; }
-	# In the kernel log, so in the console record the next kernel reads.
+	# In the kernel log, so in the shutdown dump the next kernel reads.
 	echo "<4>pvgtest: reboot step $1" >/dev/kmsg
 	reboot -f
 	echo "reboot -f returned: $?"

@@ -59,8 +59,8 @@ reboot)
 	# logged the step (hop_reboot) and then the restart.  Not the console
 	# record: the reset can cut the console's last line short.
 	d=$(ls /sys/fs/pstore/dmesg-ramoops-* 2>/dev/null)
-	if [ -n "$d" ] && cat $d | grep -q "pvgtest: reboot step $stage\$" &&
-		cat $d | grep -q 'reboot: Restarting system'; then
+	if [ -n "$d" ] && grep -q "pvgtest: reboot step $stage\$" $d &&
+		grep -q 'reboot: Restarting system' $d; then
 		pass "the kernel before rebooted through the kernel's restart path"
 	else
 		fail "the kernel before rebooted through the kernel's restart path" \
