@@ -616,16 +616,35 @@ def initrd_with(initrd, layers, kernel=None):
     return out
 
 
+def scenario_args(name, outdir):
+    """Scenario NAME's kernel command line and extra QEMU arguments.
+    Every scenario gets CFcommon.boot; one whose lifecycle chain has a
+    reboot step gets CFreboot.boot and CFreboot.qemu as well, before its
+    own.  @OUT@ in NAME.qemu stands for outdir."""
+    frag = os.path.join(SCEN, name)
+    own = ' '.join(read_list(frag + '.boot')).split()
+    chain = [w.split('=', 1)[1] for w in own if w.startswith('pvgtest.chain=')]
+    parts = [frag]
+    if any('reboot' in c.split(',') for c in chain):
+        parts.insert(0, os.path.join(SCEN, 'CFreboot'))
+    append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
+                      read_list(os.path.join(SCEN, 'CFcommon.boot')) +
+                      [a for p in parts for a in read_list(p + '.boot')])
+    qargs = []
+    for line in [l for p in parts for l in read_list(p + '.qemu')]:
+        qargs += [a.replace('@OUT@', os.path.abspath(outdir))
+                  for a in shlex.split(line)]
+    return append, qargs
+
+
 def run_scenario(base, name, needs, accel, kernels, timeout):
     frag = os.path.join(SCEN, name)
     key = frag if read_list(frag) else None
     if key not in kernels:
         kernels[key] = built_kernel(base, 'test', key)
     kernel, initrd = kernels[key]
-    append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
-                      read_list(os.path.join(SCEN, 'CFcommon.boot')) +
-                      read_list(frag + '.boot'))
     outdir = os.path.join(OUT, 'check', base, name)
+    append, qargs = scenario_args(name, outdir)
     spec = host_services(name)
     if accel == 'nested' and spec['disks']:
         sys.exit('pvgtest: %s: disk images need QEMU started here, not in '
@@ -634,10 +653,6 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     for disk, size, fill in spec['disks']:
         make_disk(os.path.join(outdir, disk + '.img'), size, fill)
     initrd = initrd_with(initrd, spec['layers'], kernel)
-    qargs = []
-    for line in read_list(frag + '.qemu'):
-        qargs += [a.replace('@OUT@', os.path.abspath(outdir))
-                  for a in shlex.split(line)]
     rc, secs = boot_retrying('%s/%s' % (base, name), accel, kernel, initrd,
                              append, qargs, outdir, timeout,
                              agent=spec['agent'], allow=spec['allow'])

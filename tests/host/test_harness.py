@@ -923,6 +923,45 @@ class CflistTest(unittest.TestCase):
                 pvgtest.SCEN = old
 
 
+class ScenarioArgsTest(unittest.TestCase):
+    """A scenario's command line and QEMU arguments: CFcommon.boot for
+    all, CFreboot.* only for a chain with a reboot step."""
+
+    def args(self, boot, qemu='-m 512\n'):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            for name, text in (('CFcommon.boot', 'common=1\n'),
+                               ('CFreboot.boot', '# c\nramoops.x=1\n'),
+                               ('CFreboot.qemu', '-action reboot=reset\n'),
+                               ('x.boot', boot), ('x.qemu', qemu)):
+                with open(os.path.join(d, name), 'w') as f:
+                    f.write(text)
+            old, pvgtest.SCEN = pvgtest.SCEN, d
+            try:
+                return pvgtest.scenario_args('x', '/o')
+            finally:
+                pvgtest.SCEN = old
+
+    def test_reboot_chain(self):
+        for boot in ('pvgtest.chain=suspend,reboot,kexec\n',
+                     'a=1 pvgtest.chain=reboot\n'):
+            append, qargs = self.args(boot, '-m 512\n-drive file=@OUT@/d\n')
+            words = append.split()
+            self.assertEqual(words[:4], ['console=ttyS0', 'panic=-1',
+                                         'pvgtest.mode=test', 'common=1'])
+            self.assertEqual(words[4], 'ramoops.x=1')
+            self.assertIn(boot.split()[-1], words[5:])
+            self.assertEqual(qargs, ['-action', 'reboot=reset', '-m', '512',
+                                     '-drive', 'file=/o/d'])
+
+    def test_no_reboot_step(self):
+        for boot in ('pvgtest.chain=suspend,kexec,crash\n',
+                     'pvgtest.chain=rebooted\n', 'x=reboot\n', ''):
+            append, qargs = self.args(boot)
+            self.assertNotIn('ramoops.x=1', append)
+            self.assertEqual(qargs, ['-m', '512'])
+
+
 class HostSpecTest(unittest.TestCase):
     """NAME.host requests: disks, initramfs layers, and their errors."""
 

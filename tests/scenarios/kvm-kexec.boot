@@ -3,14 +3,3 @@ pvgtest.only=ops,shared,lifecycle
 pvgtest.ops=ipi:hypercall,tlb:shared-memory,spin:hypercall,yield:hypercall,steal:shared-memory,eoi:shared-memory,clock:shared-memory
 pvgtest.chain=suspend,reboot,kexec-nopv
 pvgtest.after=ops,shared,lifecycle
-# The reboot step: 1 MiB of RAM at 240 MiB, kept from the kernel, where
-# ramoops records across the reset the console, the step's pmsg note and
-# the kernel log as it stood when the kernel restarted (max_reason=4,
-# KMSG_DUMP_SHUTDOWN).
-memmap=1M$0x0f000000
-ramoops.mem_address=0x0f000000
-ramoops.mem_size=0x100000
-ramoops.console_size=0x40000
-ramoops.pmsg_size=0x10000
-ramoops.record_size=0x20000
-ramoops.max_reason=4

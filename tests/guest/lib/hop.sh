@@ -34,7 +34,7 @@ hop_ready() {
 		fi ;;
 	reboot)
 		if [ ! -c /dev/pmsg0 ] || [ ! -d /sys/fs/pstore ]; then
-			echo "no /dev/pmsg0 or pstore: the scenario needs ramoops (memmap= and ramoops.* in NAME.boot)"
+			echo "no /dev/pmsg0 or pstore: no ramoops (pvgtest adds CFreboot.boot to a chain with a reboot step)"
 			return 1
 		fi ;;
 	kexec | crash | kexec-nopv | crash-nopv)
