@@ -179,8 +179,22 @@ fi
 printf 'l1: running: qemu-system-x86_64'
 printf " '%s'" "$@"
 echo
-qemu-system-x86_64 "$@"
+# A heartbeat every 10 s while L2 runs, with the CPU time (clock ticks)
+# L2's QEMU has had so far: the host (nested-run.sh) tells an L1 that
+# stopped under a silent L2 from an L2 that is stuck on a running L1.
+qemu-system-x86_64 "$@" &
+q=$!
+(
+	while sleep 10; do
+		set -- $(cat /proc/$q/stat 2>/dev/null)
+		[ $# -ge 15 ] || exit 0
+		echo "l1: alive $(cut -d. -f1 /proc/uptime) s, L2 QEMU cpu $((${14} + ${15})) ticks"
+	done
+) &
+beat=$!
+wait $q
 s=$?
+kill $beat 2>/dev/null
 echo "l1: L2 qemu exit status $s"
 [ $((s % 2)) -eq 1 ] || shutdowns
 if [ "$s" -eq 1 ]; then

@@ -11,9 +11,9 @@
 # L2 guest wrote v (1..0x7b) to isa-debug-exit; L1 itself reports v = 0x7c
 # (L2 QEMU failed to start), 0x7d (no /dev/kvm in L1) or 0x7e (L2 stopped
 # without a verdict). 124: timeout, 0: L1 died, 1: host QEMU error,
-# 2: usage error, 4: the L1 kernel reported a lockup, stall or panic,
-# 6: no output from L1 or L2 for --idle seconds (even, as 4 and 124 are:
-# an odd status is a verdict).
+# 2: usage error, 4: the L1 kernel reported a lockup, stall or panic, or
+# stopped (no heartbeat), 6: no output from L1 or L2 for --idle seconds,
+# L1's heartbeat aside (even, as 4 and 124 are: an odd status is a verdict).
 set -euo pipefail
 
 die() { echo "nested-run: error: $*" >&2; exit 2; }
@@ -112,8 +112,13 @@ qpid=$!
 # so the exit status is decided by L1's console once QEMU is gone.
 # A guest wedged by its host (see pvgtest.boot_retrying()) prints nothing
 # more, on either console, until the timeout: with --idle, stop L1 once
-# none of the three logs has grown for that many seconds, and exit 6.
+# none of the three logs has grown for that many seconds, L1's heartbeat
+# lines left out, and exit 6.
+# L1's init prints "l1: alive ..." every 10 s while L2 runs.  Once it has,
+# L1's console silent for PVG_L1_STILL seconds (default 60) means the L1
+# machine stopped under L2, whatever L2 printed last: stop it, exit 4.
 grace=${PVG_L1_GRACE:-15}
+still=${PVG_L1_STILL:-60}
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 
 # l1_failed: true, with the report in $bad, when L1's console has one of
@@ -123,18 +128,29 @@ l1_failed() {
 		! grep -a -q '^l1: verdict' "${o[l1-console]}"
 }
 
-# logged: the bytes in the three logs so far.
+# logged: the bytes in the three logs so far, L1's heartbeat left out.
 logged() {
-	local f n=0
-	for f in "${o[l1-console]}" "${o[l2-console]}" "${o[l2-data]}"; do
+	local f n
+	n=$(grep -a -v '^l1: alive ' "${o[l1-console]}" 2>/dev/null | wc -c)
+	for f in "${o[l2-console]}" "${o[l2-data]}"; do
 		[[ ! -f $f ]] || n=$((n + $(stat -c %s "$f")))
 	done
 	echo "$n"
 }
 
-size=-1 since=$SECONDS idled=''
+size=-1 since=$SECONDS idled='' l1size=-1 l1since=$SECONDS stopped=''
 while kill -0 "$qpid" 2>/dev/null; do
 	if l1_failed; then
+		kill "$qpid" 2>/dev/null
+		break
+	fi
+	now=$(stat -c %s "${o[l1-console]}" 2>/dev/null || echo 0)
+	if ((now != l1size)); then
+		l1size=$now l1since=$SECONDS
+	elif ((SECONDS - l1since >= still)) &&
+		grep -a -q '^l1: alive ' "${o[l1-console]}" &&
+		! grep -a -q '^l1: verdict' "${o[l1-console]}"; then
+		stopped=1
 		kill "$qpid" 2>/dev/null
 		break
 	fi
@@ -171,8 +187,12 @@ if l1_failed; then
 	echo "nested-run: the L1 kernel failed (${bad%$'\r'}) and stopped" >&2
 	exit 4
 fi
+if [[ -n $stopped ]]; then
+	echo "nested-run: the L1 kernel stopped (no heartbeat for ${still} s; last: $(grep -a '^l1: alive ' "${o[l1-console]}" | tail -n 1 | tr -d '\r'))" >&2
+	exit 4
+fi
 if [[ -n $idled ]]; then
-	echo "nested-run: no output from L1 or L2 for ${idle} s; stopped L1" >&2
+	echo "nested-run: no output from L1 or L2 for ${idle} s (L1's heartbeat aside); stopped L1" >&2
 	exit 6
 fi
 exit "$rc"

@@ -39,9 +39,11 @@ PASS, FAIL = 0x10, 0x11
 # Codes a nested L1 reports for its L2 (scripts/nested-l1.sh).
 L2_NO_VERDICT, L2_QEMU_FAILED, L1_NO_KVM = 0x7e, 0x7c, 0x7d
 TIMEOUT = 124
-# nested-run.sh: the L1 kernel reported a lockup, stall or panic
+# nested-run.sh: the L1 kernel reported a lockup, stall or panic, or its
+# heartbeat stopped
 L1_FAILED = 4
-# nested-run.sh: nothing more on any console for NESTED_IDLE seconds
+# nested-run.sh: nothing more on any console (L1's heartbeat aside) for
+# NESTED_IDLE seconds
 IDLE = 6
 # Boots again after a silent nested stop or a failed L1 (boot_retrying()).
 RETRIES = 3
@@ -357,7 +359,8 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     L1 kernel locks up or crashes under it.  A crash of the kernel under
     test prints (panic, Oops, BUG, lockup, stall; the reports that match
     a regex in ALLOW do not count) and fails at once; a silent stop or a
-    failed L1 gets up to RETRIES more boots (unless told otherwise), each
+    failed L1 (a report on L1's console, or L1's heartbeat gone: see
+    nested-run.sh) gets up to RETRIES more boots (unless told otherwise), each
     announced, with the logs of each try kept as OUTDIR.tryN.  A wedged
     boot is stopped after NESTED_IDLE seconds without output rather than
     at the timeout.  Under nested KVM every console byte also costs L1 a
@@ -391,7 +394,8 @@ def verdict(rc):
         return False, 'timed out'
     if rc == L1_FAILED:
         return False, ('the nested L1 kernel failed: lockup, stall or '
-                       'panic on its console (l1-console.log)')
+                       'panic on its console, or its heartbeat stopped '
+                       '(l1-console.log)')
     if rc == IDLE:
         return False, ('wedged: no output from L1 or L2 for %d s'
                        % NESTED_IDLE)

@@ -215,7 +215,7 @@ class NestedRunTest(unittest.TestCase):
     has been seen to do: the verdict must come through, not a timeout."""
 
     def run_fake_l1(self, line, hang, stale=None, delay=0, code=33,
-                    idle=None, chatty=0):
+                    idle=None, chatty=0, beats=0, env=None):
         import subprocess
         import tempfile
         with tempfile.TemporaryDirectory() as d:
@@ -228,9 +228,12 @@ class NestedRunTest(unittest.TestCase):
                         ' con=${a#*path=} ;; esac; done\n'
                         'sleep %d\n'
                         'printf "%%s\\r\\n" "%s" >"$con"\n'
+                        'i=0; while [ $i -lt %d ]; do sleep 1;'
+                        ' printf "l1: alive %%d s, L2 QEMU cpu 9 ticks\\r\\n"'
+                        ' $i >>"$con"; i=$((i + 1)); done &\n'
                         'i=0; while [ $i -lt %d ]; do sleep 1.5;'
                         ' echo . >>"$con"; i=$((i + 1)); done\n'
-                        '%s\n' % (delay, line, chatty,
+                        '%s\n' % (delay, line, beats, chatty,
                                    'exec sleep 60' if hang else
                                    'exit %d' % code))
             os.chmod(fake, 0o755)
@@ -242,7 +245,7 @@ class NestedRunTest(unittest.TestCase):
             subprocess.run('printf "" | gzip >%s/l1-base.cpio.gz' % d,
                            shell=True, check=True)
             env = dict(os.environ, PATH=bindir + ':' + os.environ['PATH'],
-                       PVG_L1_GRACE='1')
+                       PVG_L1_GRACE='1', **(env or {}))
             cmd = [os.path.join(pvgtest.TOP, 'scripts', 'nested-run.sh'),
                    '--l1-dir', d, '--l2-kernel', d + '/l2-kernel',
                    '--l2-initrd', d + '/l2-initrd', '--l2-append', 'x',
@@ -295,6 +298,35 @@ class NestedRunTest(unittest.TestCase):
                                    idle=2)
         self.assertEqual(rc, pvgtest.IDLE)
         self.assertIn('no output from L1 or L2 for 2 s', err)
+
+    def test_l1_that_stops_beating_is_stopped(self):
+        # Three heartbeats, then L1 hangs: L1 stopped, whatever the idle
+        # watch (longer here) would have said later.
+        rc, err = self.run_fake_l1('[ 3.0] l1: running: qemu', hang=True,
+                                   idle=20, beats=3,
+                                   env=dict(PVG_L1_STILL='3'))
+        self.assertEqual(rc, pvgtest.L1_FAILED)
+        self.assertIn('the L1 kernel stopped (no heartbeat for 3 s; last: '
+                      'l1: alive 2 s', err)
+
+    def test_heartbeat_keeps_neither_watch_off(self):
+        # L1 beats all along, L2 says nothing: wedged, not a stopped L1,
+        # and stopped long before the 30 s of heartbeats end.
+        import time
+        start = time.time()
+        rc, err = self.run_fake_l1('[ 3.0] l1: running: qemu', hang=True,
+                                   idle=3, beats=30,
+                                   env=dict(PVG_L1_STILL='2'))
+        self.assertEqual(rc, pvgtest.IDLE)
+        self.assertIn('no output from L1 or L2 for 3 s', err)
+        self.assertLess(time.time() - start, 20)
+
+    def test_no_heartbeat_no_l1_stop(self):
+        # An L1 that never beat (before L2's QEMU, or an older L1) is
+        # left to the idle watch.
+        rc, err = self.run_fake_l1('[ 3.0] l1: running: qemu', hang=True,
+                                   idle=4, env=dict(PVG_L1_STILL='1'))
+        self.assertEqual(rc, pvgtest.IDLE)
 
     def test_output_keeps_the_idle_watch_off(self):
         # A line every 1.5 s for 6 s, then the verdict: longer than
