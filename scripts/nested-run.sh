@@ -119,6 +119,7 @@ qpid=$!
 # machine stopped under L2, whatever L2 printed last: stop it, exit 4.
 grace=${PVG_L1_GRACE:-15}
 still=${PVG_L1_STILL:-60}
+l1_beat='^l1: alive '
 l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
 
 # l1_failed: true, with the report in $bad, when L1's console has one of
@@ -131,7 +132,7 @@ l1_failed() {
 # logged: the bytes in the three logs so far, L1's heartbeat left out.
 logged() {
 	local f n
-	n=$(grep -a -v '^l1: alive ' "${o[l1-console]}" 2>/dev/null | wc -c)
+	n=$(grep -a -v "$l1_beat" "${o[l1-console]}" 2>/dev/null | wc -c)
 	for f in "${o[l2-console]}" "${o[l2-data]}"; do
 		[[ ! -f $f ]] || n=$((n + $(stat -c %s "$f")))
 	done
@@ -148,7 +149,7 @@ while kill -0 "$qpid" 2>/dev/null; do
 	if ((now != l1size)); then
 		l1size=$now l1since=$SECONDS
 	elif ((SECONDS - l1since >= still)) &&
-		grep -a -q '^l1: alive ' "${o[l1-console]}" &&
+		grep -a -q "$l1_beat" "${o[l1-console]}" &&
 		! grep -a -q '^l1: verdict' "${o[l1-console]}"; then
 		stopped=1
 		kill "$qpid" 2>/dev/null
@@ -188,7 +189,7 @@ if l1_failed; then
 	exit 4
 fi
 if [[ -n $stopped ]]; then
-	echo "nested-run: the L1 kernel stopped (no heartbeat for ${still} s; last: $(grep -a '^l1: alive ' "${o[l1-console]}" | tail -n 1 | tr -d '\r'))" >&2
+	echo "nested-run: the L1 kernel stopped (no heartbeat for ${still} s; last: $(grep -a "$l1_beat" "${o[l1-console]}" | tail -n 1 | tr -d '\r'))" >&2
 	exit 4
 fi
 if [[ -n $idled ]]; then

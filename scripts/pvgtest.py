@@ -626,16 +626,17 @@ def scenario_args(name, outdir):
     reboot step gets CFreboot.boot and CFreboot.qemu as well, before its
     own.  @OUT@ in NAME.qemu stands for outdir."""
     frag = os.path.join(SCEN, name)
-    own = ' '.join(read_list(frag + '.boot')).split()
-    chain = [w.split('=', 1)[1] for w in own if w.startswith('pvgtest.chain=')]
-    parts = [frag]
-    if any('reboot' in c.split(',') for c in chain):
-        parts.insert(0, os.path.join(SCEN, 'CFreboot'))
+    own = read_list(frag + '.boot')
+    steps = [w.split('=', 1)[1].split(',') for line in own
+             for w in line.split() if w.startswith('pvgtest.chain=')]
+    parts = [os.path.join(SCEN, 'CFreboot')] if any(
+        'reboot' in s for s in steps) else []
     append = ' '.join(['console=ttyS0 panic=-1 pvgtest.mode=test'] +
                       read_list(os.path.join(SCEN, 'CFcommon.boot')) +
-                      [a for p in parts for a in read_list(p + '.boot')])
+                      [a for p in parts for a in read_list(p + '.boot')] +
+                      own)
     qargs = []
-    for line in [l for p in parts for l in read_list(p + '.qemu')]:
+    for line in [l for p in parts + [frag] for l in read_list(p + '.qemu')]:
         qargs += [a.replace('@OUT@', os.path.abspath(outdir))
                   for a in shlex.split(line)]
     return append, qargs
