@@ -28,6 +28,9 @@ BENCH   ?= ipi,balloon,block
 # silent stop or a failed L1 (scripts/bench.py --retries; unset, as often
 # as make check does).
 BENCH_RETRIES ?=
+# make bench BENCH=ipi BENCH_CONTROL=1 boots pvguest twice a cycle and
+# prints the ratio between the two boots (scripts/bench.py --control).
+BENCH_CONTROL ?=
 # make deb: the kernel config packaged, guest (small: guest.config plus
 # image.config) or debian (Debian's own config plus our options: every
 # driver Debian ships, an hour or more on 2 cores).
@@ -75,6 +78,7 @@ help:
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
 	@echo '           BENCH=ipi,balloon,block (default all)  BENCH_OUT=dir (default out/bench/$$(BASE))'
 	@echo '           BENCH_RETRIES=n (boots again after a silent nested stop; default as make check, 3)'
+	@echo '           BENCH_CONTROL=1 (BENCH=ipi boots pvguest twice a cycle: an A/A control)'
 	@echo '           CONFIG_SOURCE=guest|debian  IMAGE_SIZE=2G  IMAGE_FORMAT=raw|qcow2'
 	@echo '           IMAGE_PASSWORD=...  IMAGE_OUT=path  IMAGE=path (for make run)'
 
@@ -109,7 +113,8 @@ check: deps selftest refresh-check
 bench: deps
 	@for b in $(subst $(comma), ,$(BENCH)); do case $$b in \
 	ipi) $(PY) $(S)/bench.py --base $(BASE) --accel $(ACCEL) --out $(BENCH_OUT) \
-		$(if $(BENCH_RETRIES),--retries $(BENCH_RETRIES)) || exit 1 ;; \
+		$(if $(BENCH_RETRIES),--retries $(BENCH_RETRIES)) \
+		$(if $(BENCH_CONTROL),--control) || exit 1 ;; \
 	balloon) $(PY) $(S)/bench-balloon.py --base $(BASE) --out $(BENCH_OUT) || exit 1 ;; \
 	block) $(PY) $(S)/bench-block.py --base $(BASE) --out $(BENCH_OUT) || exit 1 ;; \
 	*) echo "make bench: unknown BENCH '$$b' (ipi, balloon, block)" >&2; exit 1 ;; \

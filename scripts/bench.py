@@ -3,7 +3,7 @@
 """pvguest benchmarks: one test kernel, three boots, compared.
 
   bench.py --base B [--accel A] [--out DIR] [--runs N] [--cycles C]
-           [--retries R] [--no-build]
+           [--retries R] [--control] [--no-build]
 
 Boots the test kernel of base B under KVM (nested in a TCG guest when the
 host has no usable KVM) three times: pvguest (as built), stock
@@ -26,6 +26,16 @@ one with baseline "stock" and one with baseline "nopv", where "ours" is
 pvguest's median and a ratio above 1 always means pvguest is better (for
 latencies, baseline / ours).  Logs of each boot are in
 out/bench/<base>/<boot>/ (<boot>.cN for cycle N > 1).
+
+With --control, each cycle boots pvguest a second time, as
+"pvguest-again", with the same kernel and arguments, and the table gains
+the ratio pvguest/pvguest-again with its interval: an A/A control, what
+two boots of one configuration differ by in this run on this machine.
+Below the table, each suite's pvguest/stock ratio is printed cycle by
+cycle from the boots' own medians (and pvguest/pvguest-again with
+--control), so that a difference that holds in every cycle can be told
+from one that comes from a single boot.  The JSON files are the same with
+or without the control.
 
 A nested boot that stops silently, or whose L1 fails, is booted again up
 to R times (default 2, as in make check; the nested host resets `nopv`
@@ -50,6 +60,8 @@ import pvgtest  # noqa: E402
 
 # (boot, extra kernel arguments)
 BOOTS = [('pvguest', ''), ('stock', 'pvguest=off'), ('nopv', 'nopv')]
+# --control: pvguest booted once more a cycle, as built.
+CONTROL = ('pvguest-again', '')
 
 # (suite, BENCH metric, unit, lower is better, description)
 SUITES = [
@@ -215,6 +227,18 @@ def cycle_order(cycle, boots=BOOTS):
     return boots[k:] + boots[:k]
 
 
+def configurations(control):
+    """The boots of each cycle: BOOTS, and CONTROL last with --control."""
+    return BOOTS + [CONTROL] if control else list(BOOTS)
+
+
+def per_cycle(ours, base, lower_better):
+    """ratio() of the boots' own medians, cycle by cycle (ours and base:
+    lists of boots, each a list of runs, as run_cycles() returns)."""
+    return [ratio(statistics.median(o), statistics.median(b), lower_better)
+            for o, b in zip(ours, base)]
+
+
 def run_cycles(cycles, boot, order=cycle_order):
     """Boot every configuration of order(cycle) (default: cycle_order(),
     BOOTS rotated) in each cycle, through boot(name, extra, cycle), which
@@ -327,6 +351,9 @@ def main():
                          'failed L1, per boot (default %d, as in make '
                          'check)' % pvgtest.RETRIES)
     ap.add_argument('--suites', default=','.join(s[0] for s in SUITES))
+    ap.add_argument('--control', action='store_true',
+                    help='boot pvguest twice a cycle and print the ratio '
+                         'between the two (an A/A control)')
     ap.add_argument('--timeout', type=int, default=900,
                     help='seconds a boot may take (default 900)')
     ap.add_argument('--guest-arg', action='append', default=[],
@@ -359,9 +386,11 @@ def main():
         print('    note: %d runs a suite; results need at least 5'
               % args.runs)
 
+    confs = configurations(args.control)
     boots, cycles, stopped = run_cycles(
         args.cycles, lambda name, extra, cycle: bench_boot(
-            name, extra, args, accel, kernel, initrd, cycle))
+            name, extra, args, accel, kernel, initrd, cycle),
+        order=lambda cycle: cycle_order(cycle, confs))
     stopped_note('bench', cycles, args.cycles, stopped)
     medians = {name: {suite: statistics.median(v)
                       for suite, v in suites.items()}
@@ -374,8 +403,10 @@ def main():
           % (args.base, accel, cycles * args.runs, cycles, args.runs))
     print('%-9s %-6s %10s %10s %10s %14s %13s %13s' % (
         'suite', 'unit', 'pvguest', 'stock', 'nopv', 'pvguest/stock',
-        '95% interval', 'pvguest/nopv'))
-    tied = []
+        '95% interval', 'pvguest/nopv')
+        + ('%14s %13s' % ('pvguest/again', '95% interval')
+           if args.control else ''))
+    tied, cycle_lines = [], []
     for suite, _, unit, lower, desc in SUITES:
         if suite not in args.suites:
             continue
@@ -391,14 +422,30 @@ def main():
                                 boots['stock'][suite], lower)
         if lo <= 1.0 <= hi:
             tied.append(suite)
-        print('%-9s %-6s %10s %10s %10s %14.2f %13s %13.2f' % (
+        row = '%-9s %-6s %10s %10s %10s %14.2f %13s %13.2f' % (
             suite, unit, fmt(ours), fmt(medians['stock'][suite]),
             fmt(medians['nopv'][suite]), recs[0]['ratio'],
-            '%.2f-%.2f' % (lo, hi), recs[1]['ratio']))
+            '%.2f-%.2f' % (lo, hi), recs[1]['ratio'])
+        cycle_lines.append('%-9s pvguest/stock %s' % (suite, ' '.join(
+            '%.2f' % r for r in per_cycle(boots['pvguest'][suite],
+                                          boots['stock'][suite], lower))))
+        if args.control:
+            again = boots[CONTROL[0]][suite]
+            alo, ahi = ratio_interval(boots['pvguest'][suite], again, lower)
+            row += '%14.2f %13s' % (
+                ratio(ours, medians[CONTROL[0]][suite], lower),
+                '%.2f-%.2f' % (alo, ahi))
+            cycle_lines[-1] += '; pvguest/again %s' % ' '.join(
+                '%.2f' % r for r in per_cycle(boots['pvguest'][suite],
+                                              again, lower))
+        print(row)
         write_json(out, suite, recs)
     if tied:
         print('pvguest and stock are not told apart on: %s (1.0 is inside '
               'the 95%% interval)' % ', '.join(tied))
+    print('Cycle by cycle (each boot\'s own median):')
+    for line in cycle_lines:
+        print('    ' + line)
     print('JSON results in %s' % out)
     incomplete('bench', cycles, args.cycles, stopped)
     return 0

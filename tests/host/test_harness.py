@@ -597,6 +597,30 @@ class IpiBenchTest(unittest.TestCase):
         with self.assertRaises(SystemExit):
             m.run_cycles(3, boot)
 
+    def test_the_control_boots_in_every_cycle(self):
+        m = self.load()
+        self.assertEqual(m.configurations(False), m.BOOTS)
+        confs = m.configurations(True)
+        self.assertEqual(len(confs), 4)
+        for cycle in (1, 2, 3, 4, 5):
+            order = m.cycle_order(cycle, confs)
+            self.assertIn(('pvguest-again', ''), order)
+            self.assertEqual(sorted(order), sorted(confs))
+        # The same arguments as pvguest's own boot.
+        self.assertEqual(dict(confs)['pvguest-again'],
+                         dict(confs)['pvguest'])
+        # The default list is not changed by asking for the control.
+        self.assertEqual(len(m.BOOTS), 3)
+
+    def test_per_cycle_ratios_come_from_each_boots_median(self):
+        m = self.load()
+        ours = [[100, 90, 300], [200, 210, 190]]
+        base = [[50, 60, 40], [400, 390, 410]]
+        # Latency: base / ours, boot by boot (medians 100 and 200).
+        self.assertEqual(m.per_cycle(ours, base, True), [0.5, 2.0])
+        # Throughput: ours / base.
+        self.assertEqual(m.per_cycle(ours, base, False), [2.0, 0.5])
+
     def test_interval_spans_one_for_the_same_values(self):
         m = self.load()
         boots = [[100, 130, 90, 160, 110], [150, 95, 120, 105, 140]]
