@@ -24,9 +24,31 @@ usage: $0 --l1-dir DIR --l2-kernel FILE --l2-initrd FILE --l2-append CMDLINE
           [--l2-cpu CPU (host)] [--l2-smp N (4)] [--l2-mem MIB (256)]
           [--l2-qemu-arg ARG]... [--timeout SECONDS (300)]
           [--idle SECONDS (0: off)]
+   or: $0 --l1-failed L1-CONSOLE-FILE
 EOF
 	exit "$1"
 }
+
+l1_beat='^l1: alive '
+l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
+
+# l1_failed FILE: true, with the report in $bad, when FILE (L1's console)
+# has one of those reports and no "l1: verdict" line.
+l1_failed() {
+	bad=$(grep -a -m 1 -E "$l1_broken" "$1" 2>/dev/null) &&
+		! grep -a -q '^l1: verdict' "$1"
+}
+
+# nested-run.sh --l1-failed FILE: no boot; whether the L1 console FILE
+# shows the L1 kernel failing, by the rule of the watch below: the report
+# on stdout and status 0, or status 1.  pvgtest.py asks after a boot that
+# ended without a verdict, for a report that came with QEMU's exit.
+if [[ ${1:-} == --l1-failed ]]; then
+	(($# == 2)) || die "--l1-failed takes one file"
+	l1_failed "$2" || exit 1
+	printf '%s\n' "${bad%$'\r'}"
+	exit 0
+fi
 
 declare -A o=([l2-cpu]=host [l2-smp]=4 [l2-mem]=256 [timeout]=300 [idle]=0)
 qargs=()
@@ -107,9 +129,10 @@ qpid=$!
 # seconds (default 15) instead of waiting for the timeout.
 # The L1 kernel itself has been seen to lock up (a CPU stuck in KVM_RUN
 # for minutes) or to crash; L2 then stops too, for reasons of its host.
-# Stop L1 at its first such report and exit with 4.  A panic reboots L1
-# at once, and with -no-reboot its QEMU exits, maybe between two looks:
-# so the exit status is decided by L1's console once QEMU is gone.
+# Stop L1 at its first such report (l1_broken, at the top) and exit with
+# 4.  A panic reboots L1 at once, and with -no-reboot its QEMU exits,
+# maybe between two looks: so the exit status is decided by L1's console
+# once QEMU is gone.
 # A guest wedged by its host (see pvgtest.boot_retrying()) prints nothing
 # more, on either console, until the timeout: with --idle, stop L1 once
 # none of the three logs has grown for that many seconds, L1's heartbeat
@@ -119,15 +142,6 @@ qpid=$!
 # machine stopped under L2, whatever L2 printed last: stop it, exit 4.
 grace=${PVG_L1_GRACE:-15}
 still=${PVG_L1_STILL:-60}
-l1_beat='^l1: alive '
-l1_broken='soft lockup - CPU#|self-detected stall|Kernel panic - not syncing|stack guard page was hit'
-
-# l1_failed: true, with the report in $bad, when L1's console has one of
-# those reports and no "l1: verdict" line.
-l1_failed() {
-	bad=$(grep -a -m 1 -E "$l1_broken" "${o[l1-console]}" 2>/dev/null) &&
-		! grep -a -q '^l1: verdict' "${o[l1-console]}"
-}
 
 # logged: the bytes in the three logs so far, L1's heartbeat left out.
 logged() {
@@ -141,7 +155,7 @@ logged() {
 
 size=-1 since=$SECONDS idled='' l1size=-1 l1since=$SECONDS stopped=''
 while kill -0 "$qpid" 2>/dev/null; do
-	if l1_failed; then
+	if l1_failed "${o[l1-console]}"; then
 		kill "$qpid" 2>/dev/null
 		break
 	fi
@@ -184,7 +198,7 @@ done
 rc=0
 wait "$qpid" 2>/dev/null || rc=$?
 qpid=''
-if l1_failed; then
+if l1_failed "${o[l1-console]}"; then
 	echo "nested-run: the L1 kernel failed (${bad%$'\r'}) and stopped" >&2
 	exit 4
 fi

@@ -332,7 +332,29 @@ def boot(accel, kernel, initrd, append, qemu_args, outdir, timeout,
                     host.error, os.path.join(outdir, 'agent.log')))
     if accel != 'nested' and time.time() - start > timeout:
         rc = TIMEOUT
+    if accel == 'nested':
+        rc = nested_status(rc, outdir)
     return rc, time.time() - start
+
+
+def nested_status(rc, outdir):
+    """nested-run.sh's exit status rc, or L1_FAILED when the boot ended
+    without a verdict and L1's console shows the L1 kernel failing.
+    nested-run.sh looks at that console itself, but once (6.1, 2026-11-22)
+    L1's QEMU exited with status 1 as L1 panicked, and the panic was not
+    in the console when it looked; asking again here, by the same rule
+    (nested-run.sh --l1-failed), lets boot_retrying() boot again."""
+    console = os.path.join(outdir, 'l1-console.log')
+    if rc == L1_FAILED or (rc & 1 and rc > 1) or not os.path.exists(console):
+        return rc
+    r = subprocess.run([os.path.join(TOP, 'scripts', 'nested-run.sh'),
+                        '--l1-failed', console],
+                       stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    if r.returncode:
+        return rc
+    print('    note: nested-run.sh ended with status %d, but the L1 kernel '
+          'failed (%s)' % (rc, r.stdout.decode(errors='replace').strip()))
+    return L1_FAILED
 
 
 def silent_stop(rc, outdir, allow=()):

@@ -154,6 +154,42 @@ class L2ShutdownTest(unittest.TestCase):
         self.assertEqual(self.run_case('l1: verdict 0x7e\r\n'), [])
 
 
+class NestedStatusTest(unittest.TestCase):
+    """pvgtest.nested_status() asks nested-run.sh --l1-failed about L1's
+    console after a boot that ended without a verdict."""
+
+    def status(self, rc, l1_console):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            if l1_console is not None:
+                with open(os.path.join(d, 'l1-console.log'), 'w') as f:
+                    f.write(l1_console)
+            with contextlib.redirect_stdout(io.StringIO()) as out:
+                got = pvgtest.nested_status(rc, d)
+            return got, out.getvalue()
+
+    def test_a_failed_l1_behind_any_exit_is_an_l1_failure(self):
+        beat = 'l1: alive 32 s, L2 QEMU cpu 3616 ticks\r\n'
+        panic = (beat + '[ 36.39] BUG: TASK stack guard page was hit at '
+                 '000000000806222e\r\n[ 36.45] Kernel panic - not syncing: '
+                 'corrupted stack end detected inside scheduler\r\n')
+        for rc in (0, 1, pvgtest.TIMEOUT, pvgtest.IDLE):
+            got, out = self.status(rc, panic)
+            self.assertEqual(got, pvgtest.L1_FAILED)
+            self.assertIn('stack guard page was hit', out)
+            self.assertIn('status %d' % rc, out)
+
+    def test_other_exits_are_left_alone(self):
+        panic = '[ 36.45] Kernel panic - not syncing: x\r\n'
+        # No report, no console, or a verdict that came through.
+        self.assertEqual(self.status(1, 'l1: alive 3 s\r\n'), (1, ''))
+        self.assertEqual(self.status(1, None), (1, ''))
+        verdict = (pvgtest.PASS << 1) | 1
+        self.assertEqual(self.status(verdict, panic), (verdict, ''))
+        self.assertEqual(self.status(
+            0, 'l1: verdict 0x7e\r\n' + panic), (0, ''))
+
+
 class BootRetryingTest(unittest.TestCase):
     """boot_retrying() with a stand-in boot() that stops silently (exit 0,
     a quiet console) the first `stops` times and passes after that."""
