@@ -343,9 +343,12 @@ def nested_status(rc, outdir):
     nested-run.sh looks at that console itself, but once (6.1, 2026-11-22)
     L1's QEMU exited with status 1 as L1 panicked, and the panic was not
     in the console when it looked; asking again here, by the same rule
-    (nested-run.sh --l1-failed), lets boot_retrying() boot again."""
+    (nested-run.sh --l1-failed), lets boot_retrying() boot again.  A
+    usage error (2) comes before the console of this boot is started:
+    left alone."""
     console = os.path.join(outdir, 'l1-console.log')
-    if rc == L1_FAILED or (rc & 1 and rc > 1) or not os.path.exists(console):
+    if rc in (L1_FAILED, 2) or (rc & 1 and rc > 1) or \
+            not os.path.exists(console):
         return rc
     r = subprocess.run([os.path.join(TOP, 'scripts', 'nested-run.sh'),
                         '--l1-failed', console],

@@ -184,6 +184,8 @@ class NestedStatusTest(unittest.TestCase):
         # No report, no console, or a verdict that came through.
         self.assertEqual(self.status(1, 'l1: alive 3 s\r\n'), (1, ''))
         self.assertEqual(self.status(1, None), (1, ''))
+        # nested-run.sh's usage error: the console is an earlier boot's.
+        self.assertEqual(self.status(2, panic), (2, ''))
         verdict = (pvgtest.PASS << 1) | 1
         self.assertEqual(self.status(verdict, panic), (verdict, ''))
         self.assertEqual(self.status(
