@@ -595,6 +595,13 @@ class GuestHostHelperTest(unittest.TestCase):
         out, _ = self.run_helper('host rss', '')
         self.assertIn('rc=2 reply=no reply from the host agent', out)
 
+    def test_a_timeout_shows_the_lines_that_did_not_match(self):
+        # A reply lost or garbled on the way must say what did arrive.
+        out, _ = self.run_helper('host rss', '#0 ok stale\n#1 o size=9\n')
+        self.assertIn('rc=2 reply=no reply from the host agent', out)
+        self.assertIn('(other lines meanwhile: #0 ok stale | #1 o size=9)',
+                      out)
+
 
 class IpiBenchTest(unittest.TestCase):
     def load(self):

@@ -61,10 +61,11 @@ bench_module() { [ -d $PVG_BENCH ] || insmod /lib/pvg_bench.ko; }
 # "ok"/"err" and returns 0 for ok, 1 for err, 2 when there is no agent (the
 # scenario did not ask for one: no pvgtest.hostagent=) or it did not answer
 # in time.  Requests carry a tag (#N) so a late reply to an earlier request
-# that timed out is never taken for this one's.  Requests that do not wait
-# on the guest get $host_timeout seconds (default 30).
+# that timed out is never taken for this one's; a timeout's message shows
+# the other lines that came meanwhile.  Requests that do not wait on the
+# guest get $host_timeout seconds (default 30).
 host() {
-	local tty t tag end left line
+	local tty t tag end left line others=
 	reply=
 	tty=$(param hostagent)
 	if [ -z "$tty" ]; then
@@ -93,7 +94,7 @@ host() {
 	while :; do
 		left=$((end - $(cut -d. -f1 /proc/uptime)))
 		if [ $left -le 0 ] || ! read -r -t $left line <&7; then
-			reply="no reply from the host agent in $t s to: $*"
+			reply="no reply from the host agent in $t s to: $*${others:+ (other lines meanwhile: $others)}"
 			return 2
 		fi
 		line=$(echo "$line" | tr -d '\r')
@@ -101,6 +102,7 @@ host() {
 		"#$tag ok") reply=; return 0 ;;
 		"#$tag ok "*) reply=${line#"#$tag ok "}; return 0 ;;
 		"#$tag err"*) reply=${line#"#$tag err"}; reply=${reply# }; return 1 ;;
+		*) others="$others${others:+ | }$line" ;;
 		esac
 	done
 }
