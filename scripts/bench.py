@@ -239,6 +239,11 @@ def per_cycle(ours, base, lower_better):
             for o, b in zip(ours, base)]
 
 
+def per_cycle_text(ours, base, lower_better):
+    """per_cycle() as "0.91 1.04 ...", for the lines below the table."""
+    return ' '.join('%.2f' % r for r in per_cycle(ours, base, lower_better))
+
+
 def run_cycles(cycles, boot, order=cycle_order):
     """Boot every configuration of order(cycle) (default: cycle_order(),
     BOOTS rotated) in each cycle, through boot(name, extra, cycle), which
@@ -426,18 +431,16 @@ def main():
             suite, unit, fmt(ours), fmt(medians['stock'][suite]),
             fmt(medians['nopv'][suite]), recs[0]['ratio'],
             '%.2f-%.2f' % (lo, hi), recs[1]['ratio'])
-        cycle_lines.append('%-9s pvguest/stock %s' % (suite, ' '.join(
-            '%.2f' % r for r in per_cycle(boots['pvguest'][suite],
-                                          boots['stock'][suite], lower))))
+        cycle_lines.append('%-9s pvguest/stock %s' % (suite, per_cycle_text(
+            boots['pvguest'][suite], boots['stock'][suite], lower)))
         if args.control:
             again = boots[CONTROL[0]][suite]
             alo, ahi = ratio_interval(boots['pvguest'][suite], again, lower)
             row += '%14.2f %13s' % (
                 ratio(ours, medians[CONTROL[0]][suite], lower),
                 '%.2f-%.2f' % (alo, ahi))
-            cycle_lines[-1] += '; pvguest/again %s' % ' '.join(
-                '%.2f' % r for r in per_cycle(boots['pvguest'][suite],
-                                              again, lower))
+            cycle_lines[-1] += '; pvguest/again %s' % per_cycle_text(
+                boots['pvguest'][suite], again, lower)
         print(row)
         write_json(out, suite, recs)
     if tied:

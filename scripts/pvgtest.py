@@ -45,6 +45,8 @@ L1_FAILED = 4
 # nested-run.sh: nothing more on any console (L1's heartbeat aside) for
 # NESTED_IDLE seconds
 IDLE = 6
+# nested-run.sh: bad arguments, before L1's console of this boot is started
+NESTED_USAGE = 2
 # Boots again after a silent nested stop or a failed L1 (boot_retrying()).
 RETRIES = 3
 # Seconds a nested boot under boot_retrying() may print nothing, on L1's
@@ -344,10 +346,10 @@ def nested_status(rc, outdir):
     L1's QEMU exited with status 1 as L1 panicked, and the panic was not
     in the console when it looked; asking again here, by the same rule
     (nested-run.sh --l1-failed), lets boot_retrying() boot again.  A
-    usage error (2) comes before the console of this boot is started:
-    left alone."""
+    usage error comes before the console of this boot is started: left
+    alone."""
     console = os.path.join(outdir, 'l1-console.log')
-    if rc in (L1_FAILED, 2) or (rc & 1 and rc > 1) or \
+    if rc in (L1_FAILED, NESTED_USAGE) or carries_verdict(rc) or \
             not os.path.exists(console):
         return rc
     r = subprocess.run([os.path.join(TOP, 'scripts', 'nested-run.sh'),
@@ -413,6 +415,12 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
     return rc, secs
 
 
+def carries_verdict(rc):
+    """Whether a QEMU exit status is a verdict written to isa-debug-exit
+    ((v << 1) | 1): the guest's, or one its nested L1 reports."""
+    return bool(rc & 1) and rc > 1
+
+
 def verdict(rc):
     """(passed?, meaning) of a QEMU exit status."""
     if rc == TIMEOUT:
@@ -424,7 +432,7 @@ def verdict(rc):
     if rc == IDLE:
         return False, ('wedged: no output from L1 or L2 for %d s'
                        % NESTED_IDLE)
-    if rc & 1 and rc > 1:
+    if carries_verdict(rc):
         v = rc >> 1
         return v == PASS, {
             PASS: 'guest reported pass', FAIL: 'guest reported failures',
