@@ -15,8 +15,9 @@ if [ -z "$chain" ]; then
 	skip "lifecycle chain" "not asked for by this scenario"
 	exit 0
 fi
-stage=$(param stage)
-stage=${stage:-0}
+# Steps done, as /init counts them (pvgtest.stage= is where this kernel
+# started).
+stage=${PVGTEST_STAGE:-0}
 
 if [ "$stage" -eq 0 ]; then
 	. /tests/lib/hop.sh
