@@ -1,5 +1,5 @@
 pvgtest.hv=kvm
 pvgtest.only=ops,shared,lifecycle
 pvgtest.ops=ipi:hypercall,tlb:shared-memory,spin:hypercall,yield:hypercall,steal:shared-memory,eoi:shared-memory,clock:shared-memory
-pvgtest.chain=suspend,reboot,kexec-nopv
+pvgtest.chain=suspend,sleep,reboot,kexec-nopv
 pvgtest.after=ops,shared,lifecycle

@@ -7,6 +7,9 @@
 #   suspend  suspend to RAM with pm_test=core: devices, non-boot CPUs and
 #            the syscore steps (where the KVM guest code parks its shared
 #            areas) go down and come back, without the final sleep
+#   sleep    suspend to RAM for real (ACPI S3): the machine sleeps until
+#            the RTC alarm wakes it SLEEP_S seconds later, and the CPUs
+#            come back from a reset, through the firmware's resume path
 #   reboot   reboot(2) through the kernel's restart path, which takes the
 #            paravirtual state down on every CPU, and a reset of the
 #            machine (QEMU with -action reboot=reset); the same command
@@ -19,6 +22,23 @@
 #            shared area of its own: its tests then show whether this one
 #            unregistered its areas (see next_cmdline)
 
+WAKEALARM=/sys/class/rtc/rtc0/wakealarm
+# Seconds from setting the RTC alarm to its ring: between SLEEP_S - 1 and
+# SLEEP_S, as the RTC counts whole seconds; the way down to S3 takes a
+# fraction of one of them, and the machine sleeps the rest.
+SLEEP_S=4
+# The time slept before the sleep step, for 80-lifecycle.sh (asleep_ms).
+ASLEEP_BEFORE=/tmp/pvgtest-asleep-ms
+
+# asleep_ms: milliseconds this kernel has spent suspended.  CLOCK_BOOTTIME
+# (/proc/uptime) counts them, CLOCK_MONOTONIC (/proc/timer_list) does not.
+asleep_ms() {
+	awk -v boot="$(cut -d' ' -f1 /proc/uptime)" '/^now at / {
+		printf "%d\n", boot * 1000 - $3 / 1000000
+		exit
+	}' /proc/timer_list
+}
+
 # hop_ready HOP: whether step HOP can run in this guest; says why not on
 # stdout and returns 1.
 hop_ready() {
@@ -30,6 +50,15 @@ hop_ready() {
 		fi
 		if ! grep -qw mem /sys/power/state; then
 			echo "no suspend to RAM: /sys/power/state offers '$(cat /sys/power/state)'"
+			return 1
+		fi ;;
+	sleep)
+		if [ ! -w $WAKEALARM ]; then
+			echo "no RTC wake alarm: no $WAKEALARM (CONFIG_RTC_DRV_CMOS)"
+			return 1
+		fi
+		if ! grep -qw deep /sys/power/mem_sleep 2>/dev/null; then
+			echo "no S3: /sys/power/mem_sleep offers '$(cat /sys/power/mem_sleep 2>&1)'"
 			return 1
 		fi ;;
 	reboot)
@@ -47,7 +76,7 @@ hop_ready() {
 			return 1
 		fi ;;
 	*)
-		echo "unknown lifecycle step '$1' (known: suspend reboot kexec crash kexec-nopv crash-nopv)"
+		echo "unknown lifecycle step '$1' (known: suspend sleep reboot kexec crash kexec-nopv crash-nopv)"
 		return 1 ;;
 	esac
 }
@@ -104,10 +133,35 @@ hop_suspend() {
 	fi
 }
 
+# hop_sleep: suspend to RAM with nothing held back, and an RTC alarm to
+# wake up from it.  The time slept so far is left in $ASLEEP_BEFORE.
+hop_sleep() {
+	hop_ready sleep || return 1
+	p=/sys/power
+	echo deep >$p/mem_sleep || return 1
+	n=$(cat $p/suspend_stats/success)
+	asleep_ms >$ASLEEP_BEFORE
+	if ! echo 0 >$WAKEALARM || ! echo +$SLEEP_S >$WAKEALARM; then
+		echo "cannot set the RTC wake alarm ($WAKEALARM)"
+		return 1
+	fi
+	if ! echo mem >$p/state; then
+		echo 0 >$WAKEALARM
+		echo "writing mem to $p/state failed"
+		dmesg | tail -5
+		return 1
+	fi
+	if [ "$(cat $p/suspend_stats/success)" -ne $((n + 1)) ]; then
+		echo "$p/suspend_stats/success did not count the sleep"
+		return 1
+	fi
+}
+
 # hop_run HOP STAGE: step HOP, the STAGE-th of the chain.
 hop_run() {
 	case $1 in
 	suspend) hop_suspend ;;
+	sleep) hop_sleep ;;
 	reboot) hop_reboot "$2" ;;
 	kexec | kexec-nopv) hop_kexec "$2" "$1" ;;
 	crash | crash-nopv) hop_crash "$2" "$1" ;;

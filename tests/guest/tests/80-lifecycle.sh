@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Where the lifecycle chain (pvgtest.chain=suspend,reboot,kexec,crash; see
+# Where the lifecycle chain (pvgtest.chain=suspend,sleep,reboot,kexec,crash; see
 # /init and /tests/lib/hop.sh) stands: before the first step, that each step
 # can run; after a step, that it really happened.  Run again after every step
 # when pvgtest.after= names it.  After kexec-nopv or crash-nopv this kernel
@@ -38,6 +38,30 @@ suspend)
 		pass "the suspend went down to the syscore level (pm_test=core)" ||
 		fail "the suspend went down to the syscore level (pm_test=core)" \
 			"$(dmesg | grep -i -E 'PM:|suspend' | tail -5)"
+	;;
+sleep)
+	. /tests/lib/hop.sh
+	n=$(cat /sys/power/suspend_stats/success)
+	[ "$n" -ge 1 ] && pass "a sleep completed ($n suspends in this boot)" ||
+		fail "a sleep completed" "suspend_stats/success $n"
+	# What only a real S3 logs: the ACPI code of the kernel going down to
+	# S3 and coming back through the firmware's resume path.
+	log=$(dmesg | grep -E 'ACPI: PM: (Preparing to enter|Waking up from) system sleep state S3|ACPI: PM: Low-level resume complete')
+	[ "$(echo "$log" | grep -c .)" -ge 3 ] &&
+		pass "the machine went down to ACPI S3 and resumed from it" ||
+		fail "the machine went down to ACPI S3 and resumed from it" \
+			"$(dmesg | grep -i -E 'ACPI: PM|PM: suspend' | tail -5)"
+	# CLOCK_BOOTTIME counted the time asleep and CLOCK_MONOTONIC did not:
+	# a second or more (of the SLEEP_S the alarm was set to), where a
+	# suspend that stops short of sleeping (pm_test) shows none.
+	before=$(cat $ASLEEP_BEFORE 2>/dev/null)
+	now=$(asleep_ms)
+	if [ -n "$before" ] && [ $((now - before)) -ge 1000 ]; then
+		pass "the machine slept until the RTC woke it ($((now - before)) ms)"
+	else
+		fail "the machine slept until the RTC woke it" \
+			"time asleep: ${before:-unknown} ms before the step, $now ms after"
+	fi
 	;;
 kexec | crash)
 	grep -q "pvgtest.stage=$stage" /proc/cmdline &&
