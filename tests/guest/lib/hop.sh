@@ -138,7 +138,10 @@ hop_suspend() {
 hop_sleep() {
 	hop_ready sleep || return 1
 	p=/sys/power
-	echo deep >$p/mem_sleep || return 1
+	if ! echo deep >$p/mem_sleep; then
+		echo "cannot choose S3: writing deep to $p/mem_sleep failed"
+		return 1
+	fi
 	n=$(cat $p/suspend_stats/success)
 	asleep_ms >$ASLEEP_BEFORE
 	if ! echo 0 >$WAKEALARM || ! echo +$SLEEP_S >$WAKEALARM; then
