@@ -116,46 +116,43 @@ next_initrd() {
 
 hop_suspend() {
 	hop_ready suspend || return 1
-	p=/sys/power
 	echo 1 >/sys/module/suspend/parameters/pm_test_delay
-	n=$(cat $p/suspend_stats/success)
-	echo core >$p/pm_test || return 1
-	if ! echo mem >$p/state; then
-		echo none >$p/pm_test
-		echo "writing mem to $p/state failed"
-		dmesg | tail -5
-		return 1
-	fi
-	echo none >$p/pm_test
-	if [ "$(cat $p/suspend_stats/success)" -ne $((n + 1)) ]; then
-		echo "$p/suspend_stats/success did not count the suspend"
-		return 1
-	fi
+	echo core >/sys/power/pm_test || return 1
+	suspend_to_ram suspend
+	rc=$?
+	echo none >/sys/power/pm_test
+	return $rc
 }
 
 # hop_sleep: suspend to RAM with nothing held back, and an RTC alarm to
 # wake up from it.  The time slept so far is left in $ASLEEP_BEFORE.
 hop_sleep() {
 	hop_ready sleep || return 1
-	p=/sys/power
-	if ! echo deep >$p/mem_sleep; then
-		echo "cannot choose S3: writing deep to $p/mem_sleep failed"
+	if ! echo deep >/sys/power/mem_sleep; then
+		echo "cannot choose S3: writing deep to /sys/power/mem_sleep failed"
 		return 1
 	fi
-	n=$(cat $p/suspend_stats/success)
 	asleep_ms >$ASLEEP_BEFORE
 	if ! echo 0 >$WAKEALARM || ! echo +$SLEEP_S >$WAKEALARM; then
 		echo "cannot set the RTC wake alarm ($WAKEALARM)"
 		return 1
 	fi
+	suspend_to_ram sleep || { echo 0 >$WAKEALARM; return 1; }
+}
+
+# suspend_to_ram WHAT: write mem to /sys/power/state, for the suspend or
+# the sleep step (WHAT, in messages), and check that the kernel counted it
+# as a suspend that succeeded.
+suspend_to_ram() {
+	p=/sys/power
+	n=$(cat $p/suspend_stats/success)
 	if ! echo mem >$p/state; then
-		echo 0 >$WAKEALARM
 		echo "writing mem to $p/state failed"
 		dmesg | tail -5
 		return 1
 	fi
 	if [ "$(cat $p/suspend_stats/success)" -ne $((n + 1)) ]; then
-		echo "$p/suspend_stats/success did not count the sleep"
+		echo "$p/suspend_stats/success did not count the $1"
 		return 1
 	fi
 }

@@ -9,6 +9,7 @@
 # clears them on the others), then hold whatever the previous kernel left,
 # and must be 0.
 . /tests/lib/ktap.sh
+. /tests/lib/hop.sh
 
 chain=$(param chain | tr ',' ' ')
 if [ -z "$chain" ]; then
@@ -20,7 +21,6 @@ fi
 stage=${PVGTEST_STAGE:-0}
 
 if [ "$stage" -eq 0 ]; then
-	. /tests/lib/hop.sh
 	for hop in $chain; do
 		why=$(hop_ready "$hop") && pass "lifecycle step $hop can run here" ||
 			fail "lifecycle step $hop can run here" "$why"
@@ -40,7 +40,6 @@ suspend)
 			"$(dmesg | grep -i -E 'PM:|suspend' | tail -5)"
 	;;
 sleep)
-	. /tests/lib/hop.sh
 	n=$(cat /sys/power/suspend_stats/success)
 	[ "$n" -ge 1 ] && pass "a sleep completed ($n suspends in this boot)" ||
 		fail "a sleep completed" "suspend_stats/success $n"
