@@ -139,8 +139,9 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs, kernel):
     (suite, metric) of wanted; raises BootFailed unless the boot passed,
     finished its benchmarks without an error line, left a console free of
     kernel error reports, and gave each suite runs positive values.  The
-    report of a failed boot says where an L2 vCPU shut down, if a nested
-    one did (pvgtest.l2_shutdowns(), through KERNEL's System.map)."""
+    report of a failed boot says what L1 saw its L2 vCPUs do, if a nested
+    one failed: where one shut down, and where each was while L2 was
+    silent (pvgtest.l2_reports(), through KERNEL's System.map)."""
     ok, meaning = pvgtest.verdict(rc)
     problems = pvgtest.console_problems(outdir)
     data = read(os.path.join(outdir, 'data.log'))
@@ -148,7 +149,7 @@ def boot_runs(tool, name, outdir, rc, secs, wanted, runs, kernel):
     if not (ok and done and not errors and not problems):
         print('%s: %s boot failed: %s after %.0f s'
               % (tool, name, meaning, secs))
-        for e in pvgtest.l2_shutdowns(outdir, kernel) + errors + problems:
+        for e in pvgtest.l2_reports(outdir, kernel) + errors + problems:
             print('    %s' % e)
         if not done and not errors:
             print('    the benchmarks did not finish')

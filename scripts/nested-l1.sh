@@ -154,8 +154,9 @@ stty -F /dev/ttyS2 raw -echo 115200
 # the vCPU registers through KVM after the L2 kernel ran LTR, so TR comes
 # back typed "busy"; the L0 TCG I/O-bitmap check only accepts a non-busy TSS
 # and ioperm()+outb in L2 user space (pvg-exit) would #GP.
+# debug-threads=on names the vCPU threads ("CPU 1/KVM") for the heartbeat.
 set -- -enable-kvm -cpu "$(cat /l2/cpu)" -smp "$(cat /l2/smp)" -m "$(cat /l2/mem)" \
-	-nic none -display none -no-reboot -global apic-common.vapic=false \
+	-name l2,debug-threads=on -nic none -display none -no-reboot -global apic-common.vapic=false \
 	-kernel /l2/bzImage -initrd /l2/initrd -append "$(cat /l2/cmdline)" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-chardev file,id=l2s0,path=/dev/ttyS1 -serial chardev:l2s0 \
@@ -182,13 +183,86 @@ echo
 # A heartbeat every 10 s while L2 runs, with the CPU time (clock ticks)
 # L2's QEMU has had so far: the host (nested-run.sh) tells an L1 that
 # stopped under a silent L2 from an L2 that is stuck on a running L1.
+#
+# Once L2 has sent nothing on either serial port for 40 s, each heartbeat
+# also says, for every L2 vCPU, what its QEMU thread did over about half
+# a second: its state (and where it sleeps), the clock ticks it ran, the KVM
+# exits it took and the last of them (reason and L2 RIP, from a tracing
+# instance of its own).  A vCPU halted for good, one looping on exits in
+# L1, and one running L2 code can then be told apart after a wedge.
+tx_l2() {
+	awk '/^[12]: / { for (i = 1; i <= NF; i++)
+		if ($i ~ /^tx:/) n += substr($i, 4) } END { print n + 0 }' \
+		/proc/tty/driver/serial
+}
+ti=$t/instances/l2-beat
+mkdir $ti 2>/dev/null
+vcpu_ticks() {
+	for d in /proc/$q/task/*; do
+		read -r c <$d/comm 2>/dev/null || continue
+		case $c in
+		"CPU "*/KVM) ;;
+		*) continue ;;
+		esac
+		c=${c#CPU } s=$(cat $d/stat 2>/dev/null) || continue
+		set -- ${s##*) }
+		echo "${c%/KVM} $1 $((${12} + ${13})) $(cat $d/wchan 2>/dev/null)"
+	done
+}
+vcpu_report() {
+	local trace=$ti/trace t0 t1
+	read -r t0 _ </proc/uptime
+	vcpu_ticks >/tmp/ticks0
+	echo 2>/dev/null >$trace
+	echo 2>/dev/null 1 >$ti/events/kvm/kvm_exit/enable || trace=/dev/null
+	sleep 0.5
+	echo 2>/dev/null 0 >$ti/events/kvm/kvm_exit/enable
+	vcpu_ticks >/tmp/ticks1
+	read -r t1 _ </proc/uptime
+	# The shell may sleep for longer than asked: say how long it was.
+	awk -v head="l1: alive ${t1%.*} s, L2 silent $1 s" -v t0=$t0 -v t1=$t1 \
+		-v traced=$([ $trace = /dev/null ] || echo 1) '
+	FILENAME == "/tmp/ticks0" { n0[$1] = $3; next }
+	FILENAME == "/tmp/ticks1" { st[$1] = $2; n1[$1] = $3; w[$1] = $4; next }
+	/kvm_exit: vcpu / {
+		for (i = 1; i < NF; i++) {
+			if ($i == "vcpu") v = $(i + 1)
+			if ($i == "reason") r = $(i + 1)
+			if ($i == "rip") p = $(i + 1)
+		}
+		n[v]++
+		last[v] = r " at rip " p
+	}
+	END {
+		for (v in n1) {
+			s = st[v]
+			if (s != "R" && w[v] != "" && w[v] != "0")
+				s = s " in " w[v]
+			line = sprintf("%s, vcpu %s: %s, %d ticks in %.2f s", head,
+				v, s, n1[v] - n0[v], t1 - t0)
+			line = line (traced ? sprintf(", %d exits", n[v]) :
+				", exits not traced")
+			if (n[v])
+				line = line ", last " last[v]
+			print line
+		}
+	}' /tmp/ticks0 /tmp/ticks1 $trace | sort
+}
 qemu-system-x86_64 "$@" &
 q=$!
 (
+	tx=$(tx_l2) quiet=0
 	while sleep 10; do
 		set -- $(cat /proc/$q/stat 2>/dev/null)
 		[ $# -ge 15 ] || exit 0
 		echo "l1: alive $(cut -d. -f1 /proc/uptime) s, L2 QEMU cpu $((${14} + ${15})) ticks"
+		now=$(tx_l2)
+		if [ "$now" != "$tx" ]; then
+			tx=$now quiet=0
+			continue
+		fi
+		quiet=$((quiet + 10))
+		[ $quiet -lt 40 ] || vcpu_report $quiet
 	done
 ) &
 beat=$!

@@ -197,6 +197,8 @@ def console_problems(outdir, allow=()):
 
 # SVM EXITINTINFO event types (the event a vCPU was taking when it exited)
 EVENT_TYPES = {0: 'interrupt', 2: 'NMI', 3: 'exception', 4: 'software interrupt'}
+# symbolize(): an address this far past the nearest symbol is in none.
+MAX_FUNCTION = 0x10000
 
 
 def symbolize(addr, system_map):
@@ -208,12 +210,54 @@ def symbolize(addr, system_map):
             for line in f:
                 a, kind, name = line.split()[:3]
                 a = int(a, 16)
+                # At one address, the last name: section markers such
+                # as __cpuidle_text_start sort before the function.
                 if kind in 'tTwW' and a <= addr and (best is None or
-                                                     a > best[0]):
+                                                     a >= best[0]):
                     best = (a, name)
     except OSError:
         pass
-    return '%s+%#x' % (best[1], addr - best[0]) if best else '%#x' % addr
+    # Past the last function (module or user addresses): no symbol fits.
+    if best and addr - best[0] < MAX_FUNCTION:
+        return '%s+%#x' % (best[1], addr - best[0])
+    return '%#x' % addr
+
+
+def l1_console(outdir, kernel):
+    """(text of OUTDIR's L1 console, or '' when there is none; the path of
+    the System.map beside KERNEL's build tree)."""
+    try:
+        with open(os.path.join(outdir, 'l1-console.log'),
+                  errors='replace') as f:
+            text = f.read()
+    except OSError:
+        text = ''
+    return text, os.path.join(os.path.dirname(kernel), '..', '..', '..',
+                              'System.map')
+
+
+def l2_reports(outdir, kernel):
+    """What L1 said of the L2 vCPUs of a nested boot that failed."""
+    return l2_shutdowns(outdir, kernel) + l2_silences(outdir, kernel)
+
+
+def l2_silences(outdir, kernel):
+    """What L1's heartbeat said last of each L2 vCPU while L2 was silent
+    (scripts/nested-l1.sh), one line each, the RIP of its last exit
+    through KERNEL's System.map."""
+    text, system_map = l1_console(outdir, kernel)
+    last = {}
+    for m in re.finditer(r'^l1: alive \d+ s, L2 silent (\d+) s, '
+                         r'vcpu (\d+): ([^\r\n]*)', text, re.M):
+        last[int(m.group(2))] = (m.group(1), m.group(3))
+    out = []
+    for vcpu in sorted(last):
+        quiet, what = last[vcpu]
+        what = re.sub(r'rip 0x([0-9a-f]+)', lambda r: 'rip %s' % symbolize(
+            int(r.group(1), 16), system_map), what)
+        out.append('L2 vCPU %d after %s s of L2 silence: %s'
+                   % (vcpu, quiet, what))
+    return out
 
 
 def l2_shutdowns(outdir, kernel):
@@ -221,14 +265,7 @@ def l2_shutdowns(outdir, kernel):
     scripts/nested-l1.sh), one line each: the vCPU, where it was (through
     the System.map beside KERNEL's build tree) and the event it was
     taking."""
-    try:
-        with open(os.path.join(outdir, 'l1-console.log'),
-                  errors='replace') as f:
-            text = f.read()
-    except OSError:
-        return []
-    system_map = os.path.join(os.path.dirname(kernel), '..', '..', '..',
-                              'System.map')
+    text, system_map = l1_console(outdir, kernel)
     out = []
     for m in re.finditer(r'^l1: L2 shutdown: vcpu (\d+) reason shutdown rip '
                          r'0x([0-9a-f]+) .*intr_info 0x([0-9a-f]+) '
@@ -406,7 +443,7 @@ def boot_retrying(label, accel, kernel, initrd, append, qemu_args, outdir,
         why = verdict(rc)[1]
         if rc != L1_FAILED:
             why = 'the nested guest stopped silently (%s)' % why
-        why = '; '.join([why] + l2_shutdowns(outdir, kernel))
+        why = '; '.join([why] + l2_reports(outdir, kernel))
         print('    note: %s: %s; booting again (logs of that try kept in %s)'
               % (label, why, keep))
         os.rename(outdir, keep)
@@ -705,7 +742,7 @@ def run_scenario(base, name, needs, accel, kernels, timeout):
     ok, meaning = verdict(rc)
     for desc, good, diag in (
             ('boot: verdict through isa-debug-exit', ok,
-             [meaning] + l2_shutdowns(outdir, kernel)),
+             [meaning] + l2_reports(outdir, kernel)),
             ('boot: console free of kernel error reports', not problems,
              problems[:5])):
         if good:

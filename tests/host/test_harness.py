@@ -110,6 +110,21 @@ class SilentStopTest(unittest.TestCase):
         self.assertFalse(self.run_case(pvgtest.TIMEOUT, oops, allow))
 
 
+def l1_says(what, console, with_map=True):
+    """what(outdir, kernel) for a boot whose L1 console is CONSOLE, with
+    L2ShutdownTest.MAP as the kernel's System.map unless told not to."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        obj = os.path.join(d, 'obj')
+        os.makedirs(os.path.join(obj, 'arch', 'x86', 'boot'))
+        if with_map:
+            with open(os.path.join(obj, 'System.map'), 'w') as f:
+                f.write(L2ShutdownTest.MAP)
+        with open(os.path.join(d, 'l1-console.log'), 'w') as f:
+            f.write(console)
+        return what(d, os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage'))
+
+
 class L2ShutdownTest(unittest.TestCase):
     """l2_shutdowns() on the lines nested-l1.sh printed for two real
     silent stops (6.12 nopv benchmark boots)."""
@@ -123,22 +138,13 @@ class L2ShutdownTest(unittest.TestCase):
         'info1 0x0000000000000000 info2 0x0000000000000000 intr_info '
         '0x800000ec error_code 0x00000000\r\n'
         'l1: verdict 0x7e\r\n')
-    MAP = ('ffffffff8103cea5 T __default_send_IPI_shortcut\n'
+    MAP = ('ffffffff8103cea5 T __apic_text_start\n'
+           'ffffffff8103cea5 T __default_send_IPI_shortcut\n'
            'ffffffff8103cf00 d some_data\n'
            'ffffffff810578bc t handle_softirqs\n')
 
     def run_case(self, console, with_map=True):
-        import tempfile
-        with tempfile.TemporaryDirectory() as d:
-            obj = os.path.join(d, 'obj')
-            os.makedirs(os.path.join(obj, 'arch', 'x86', 'boot'))
-            if with_map:
-                with open(os.path.join(obj, 'System.map'), 'w') as f:
-                    f.write(self.MAP)
-            with open(os.path.join(d, 'l1-console.log'), 'w') as f:
-                f.write(console)
-            return pvgtest.l2_shutdowns(
-                d, os.path.join(obj, 'arch', 'x86', 'boot', 'bzImage'))
+        return l1_says(pvgtest.l2_shutdowns, console, with_map)
 
     def test_decoded(self):
         self.assertEqual(self.run_case(self.CONSOLE), [
@@ -152,6 +158,49 @@ class L2ShutdownTest(unittest.TestCase):
         self.assertIn('at 0xffffffff81057946 while taking interrupt',
                       self.run_case(self.CONSOLE, with_map=False)[1])
         self.assertEqual(self.run_case('l1: verdict 0x7e\r\n'), [])
+
+
+class L2SilenceTest(unittest.TestCase):
+    """l2_silences() and l2_reports() on heartbeat lines in the form
+    nested-l1.sh prints while L2 is silent: the last look at each vCPU
+    counts, and its RIP is named through the System.map."""
+
+    CONSOLE = (
+        'l1: alive 50 s, L2 QEMU cpu 900 ticks\r\n'
+        'l1: alive 50 s, L2 silent 40 s, vcpu 0: S in kvm_vcpu_block, '
+        '0 ticks in 0.5 s, 0 exits\r\n'
+        'l1: alive 50 s, L2 silent 40 s, vcpu 1: R, 48 ticks in 0.5 s, '
+        '3 exits, last intr at rip 0xffffffff810578c0\r\n'
+        'l1: alive 60 s, L2 QEMU cpu 950 ticks\r\n'
+        'l1: alive 60 s, L2 silent 50 s, vcpu 1: R, 50 ticks in 0.5 s, '
+        '7 exits, last npf at rip 0xffffffff8103cea9\r\n'
+        'l1: alive 60 s, L2 silent 50 s, vcpu 0: S in kvm_vcpu_block, '
+        '0 ticks in 0.5 s, exits not traced\r\n'
+        'l1: L2 qemu exit status 0\r\n')
+
+    def run_case(self, console, what=pvgtest.l2_silences):
+        return l1_says(what, console)
+
+    def test_last_look_named(self):
+        self.assertEqual(self.run_case(self.CONSOLE), [
+            'L2 vCPU 0 after 50 s of L2 silence: S in kvm_vcpu_block, '
+            '0 ticks in 0.5 s, exits not traced',
+            'L2 vCPU 1 after 50 s of L2 silence: R, 50 ticks in 0.5 s, '
+            '7 exits, last npf at rip __default_send_IPI_shortcut+0x4'])
+
+    def test_no_symbol_far_past_the_last(self):
+        far = self.CONSOLE.replace('0xffffffff8103cea9', '0xffffffffc0123456')
+        self.assertIn('last npf at rip 0xffffffffc0123456',
+                      self.run_case(far)[1])
+
+    def test_with_shutdowns(self):
+        both = L2ShutdownTest.CONSOLE + self.CONSOLE
+        got = self.run_case(both, pvgtest.l2_reports)
+        self.assertEqual(len(got), 4)
+        self.assertTrue(got[0].startswith('L2 vCPU 2 shut down'))
+        self.assertTrue(got[3].startswith('L2 vCPU 1 after 50 s'))
+        self.assertEqual(self.run_case('l1: alive 10 s, L2 QEMU cpu 5 '
+                                       'ticks\r\n'), [])
 
 
 class NestedStatusTest(unittest.TestCase):
