@@ -77,7 +77,7 @@ help:
 	@echo 'variables: BASE=6.1|6.12 (default 6.12)  ACCEL=auto|kvm|tcg|nested  CONFIG=guest|test'
 	@echo '           ONLY=scenario,...  GATES=all|none|lint,apply,export,distro,bisect'
 	@echo '           BENCH=ipi,balloon,block (default all)  BENCH_OUT=dir (default out/bench/$$(BASE))'
-	@echo '           BENCH_RETRIES=n (boots again after a silent nested stop; default as make check, 3)'
+	@echo '           BENCH_RETRIES=n (boots again after a silent nested stop; default as make check, 5)'
 	@echo '           BENCH_CONTROL=1 (BENCH=ipi boots pvguest twice a cycle: an A/A control)'
 	@echo '           CONFIG_SOURCE=guest|debian  IMAGE_SIZE=2G  IMAGE_FORMAT=raw|qcow2'
 	@echo '           IMAGE_PASSWORD=...  IMAGE_OUT=path  IMAGE=path (for make run)'
