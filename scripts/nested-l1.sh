@@ -196,6 +196,14 @@ tx_l2() {
 		/proc/tty/driver/serial
 }
 ti=$t/instances/l2-beat
+# stat_ticks DIR: "STATE TICKS" of the task /proc/.../DIR, TICKS the user
+# and system time it has had (its name, in brackets, may hold spaces).
+stat_ticks() {
+	local s
+	s=$(cat $1/stat 2>/dev/null) || return 1
+	set -- ${s##*) }
+	echo "$1 $((${12} + ${13}))"
+}
 vcpu_ticks() {
 	for d in /proc/$q/task/*; do
 		read -r c <$d/comm 2>/dev/null || continue
@@ -203,9 +211,8 @@ vcpu_ticks() {
 		"CPU "*/KVM) ;;
 		*) continue ;;
 		esac
-		c=${c#CPU } s=$(cat $d/stat 2>/dev/null) || continue
-		set -- ${s##*) }
-		echo "${c%/KVM} $1 $((${12} + ${13})) $(cat $d/wchan 2>/dev/null)"
+		c=${c#CPU } s=$(stat_ticks $d) || continue
+		echo "${c%/KVM} $s $(cat $d/wchan 2>/dev/null)"
 	done
 }
 vcpu_report() {
@@ -257,9 +264,8 @@ q=$!
 (
 	tx='' quiet=0
 	while sleep 10; do
-		set -- $(cat /proc/$q/stat 2>/dev/null)
-		[ $# -ge 15 ] || exit 0
-		echo "l1: alive $(cut -d. -f1 /proc/uptime) s, L2 QEMU cpu $((${14} + ${15})) ticks"
+		s=$(stat_ticks /proc/$q) || exit 0
+		echo "l1: alive $(cut -d. -f1 /proc/uptime) s, L2 QEMU cpu ${s#* } ticks"
 		now=$(tx_l2)
 		if [ "$now" != "$tx" ]; then
 			tx=$now quiet=0
