@@ -29,9 +29,10 @@ driver and the floor are measured and shown, and no JSON is written (old
 balloon results are removed, so make export never shows stale numbers).
 Logs of each boot are in out/bench/<base>/balloon-<driver>[.cN]/.
 
-A boot that fails ends the run.  In the first cycle that is all; later,
-the table and the JSON files come from the whole cycles before it (boots
-and floor runs alike), and the exit status is still 1.
+A boot that fails in the first cycle ends the run.  In a later cycle,
+that cycle is left out and the next one boots as usual: the table and the
+JSON files come from the whole cycles (boots and floor runs alike), and
+the exit status is still 1.
 """
 
 import argparse
@@ -185,9 +186,9 @@ def main():
             return run_floor(exe, args.runs)
         return balloon_boot(name, driver, args, kernel, initrd, cycle)
 
-    boots, cycles, stopped = bench.run_cycles(
+    boots, cycles, dropped = bench.run_cycles(
         args.cycles, boot, lambda cycle: cycle_order(drivers, cycle))
-    bench.stopped_note('bench-balloon', cycles, args.cycles, stopped)
+    bench.dropped_note('bench-balloon', cycles, args.cycles, dropped)
     medians = {name: {s: statistics.median(v) for s, v in suites.items()}
                for name, suites in bench.pooled(boots).items()}
     floor = medians.pop(FLOOR)
@@ -225,7 +226,7 @@ def main():
         for suite, rs in recs.items():
             bench.write_json(out, suite, rs)
         print('JSON results in %s' % out)
-    bench.incomplete('bench-balloon', cycles, args.cycles, stopped)
+    bench.incomplete('bench-balloon', cycles, args.cycles, dropped)
     return 0
 
 

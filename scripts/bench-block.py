@@ -36,10 +36,10 @@ JSON is written (old block results are removed, so make export never
 shows stale numbers).  Logs of each boot are in
 out/bench/<base>/block-<stock|pvblock>[.cN]/.
 
-A boot that fails ends the run.  In the first pair of boots that is all;
-later, the table and the JSON files come from the whole pairs before it,
-with fewer runs than asked (the table says how many), and the exit status
-is still 1.
+A boot that fails in the first pair of boots ends the run.  In a later
+pair, that pair is left out and the next one boots as usual: the table
+and the JSON files come from the whole pairs, with fewer runs than asked
+(the table says how many), and the exit status is still 1.
 """
 
 import argparse
@@ -286,12 +286,12 @@ def main():
     try:
         # Alternate which driver goes first, so neither always boots right
         # after the other.
-        boots, cycles, stopped = bench.run_cycles(
+        boots, cycles, dropped = bench.run_cycles(
             len(runs_of), boot, lambda cycle: bench.cycle_order(cycle, roles))
     finally:
         if os.path.exists(image):
             os.remove(image)
-    bench.stopped_note('bench-block', cycles, len(runs_of), stopped)
+    bench.dropped_note('bench-block', cycles, len(runs_of), dropped)
     pooled = bench.pooled(boots)
     medians = {role: {s: statistics.median(v) for s, v in pooled[role].items()}
                for role, _ in roles}
@@ -354,7 +354,7 @@ def main():
                 bench.write_json(out, 'block_%s' % disk, rs)
             print('JSON results in %s' % out)
     print('bench-block: %.0f s in all' % (time.time() - start))
-    bench.incomplete('bench-block', cycles, len(runs_of), stopped)
+    bench.incomplete('bench-block', cycles, len(runs_of), dropped)
     return 0
 
 

@@ -38,11 +38,12 @@ from one that comes from a single boot.  The JSON files are the same with
 or without the control.
 
 A nested boot that stops silently, or whose L1 fails, is booted again up
-to R times (default 2, as in make check; the nested host resets `nopv`
+to R times (default 5, as in make check; the nested host resets `nopv`
 boots far more often than the others).  A boot that fails after that
-ends the run.  In the first cycle that is all; later, the table and the
-JSON files come from the whole cycles before it, and the exit status is
-still 1.
+ends the run if it is in the first cycle.  In a later cycle, the rest of
+that cycle is not booted and the cycle is left out, and the next cycle
+boots as usual: the table and the JSON files come from the whole cycles,
+and the exit status is still 1.
 """
 
 import argparse
@@ -250,15 +251,17 @@ def run_cycles(cycles, boot, order=cycle_order):
     BOOTS rotated) in each cycle, through boot(name, extra, cycle), which
     returns {suite: [runs]} or raises BootFailed.
 
-    Returns (boots, whole, stopped): boots is {name: {suite: [[runs of one
-    boot], ...]}} over the first `whole` cycles, each of which every
-    configuration finished.  When a boot fails, after the retries of a
-    silent nested stop, the cycles stop there: stopped is its exit message
-    and the unfinished cycle is left out, so that every configuration has
-    the same boots and no configuration gains from the order of the
-    cycle.  A failure in the first cycle exits."""
+    Returns (boots, whole, dropped): boots is {name: {suite: [[runs of one
+    boot], ...]}} over the `whole` cycles that every configuration
+    finished.  When a boot fails, after the retries of a silent nested
+    stop, the rest of its cycle is not booted and the cycle is left out,
+    so that every configuration has the same boots and none gains from
+    the order of the cycle; dropped lists (cycle, exit message) of each
+    such cycle, and the next cycle boots as usual.  A failure in the first
+    cycle exits: a configuration that fails its first boot, retries and
+    all, is more likely broken than unlucky."""
     boots = {}
-    whole, stopped = 0, None
+    whole, dropped = 0, []
     for cycle in range(1, cycles + 1):
         got = {}
         try:
@@ -268,13 +271,16 @@ def run_cycles(cycles, boot, order=cycle_order):
             # boot_runs() has printed what failed; e.code is its summary.
             if cycle == 1:
                 raise
-            stopped = str(e.code)
-            break
+            print('    cycle %d left out (%s)%s' % (
+                cycle, e.code, '' if cycle == cycles else
+                '; going on with cycle %d' % (cycle + 1)))
+            dropped.append((cycle, str(e.code)))
+            continue
         for name, suites in got.items():
             for suite, v in suites.items():
                 boots.setdefault(name, {}).setdefault(suite, []).append(v)
-        whole = cycle
-    return boots, whole, stopped
+        whole += 1
+    return boots, whole, dropped
 
 
 def pooled(boots):
@@ -283,19 +289,25 @@ def pooled(boots):
             for name, suites in boots.items()}
 
 
-def stopped_note(tool, whole, cycles, stopped):
-    """Say that a run_cycles() run stopped early, if it did."""
-    if stopped:
-        print('%s: cycle %d of %d stopped (%s); the results below come '
-              'from the %d whole cycle(s) before it'
-              % (tool, whole + 1, cycles, stopped, whole))
+def dropped_text(dropped):
+    """run_cycles()'s dropped as "cycle 2: why; cycle 4: why"."""
+    return '; '.join('cycle %d: %s' % d for d in dropped)
 
 
-def incomplete(tool, whole, cycles, stopped):
-    """Exit 1 after the results of a run_cycles() run that stopped early."""
-    if stopped:
+def dropped_note(tool, whole, cycles, dropped):
+    """Say which cycles a run_cycles() run left out, if any."""
+    if dropped:
+        print('%s: %d of %d cycles left out (%s); the results below come '
+              'from the %d whole cycle(s)'
+              % (tool, len(dropped), cycles, dropped_text(dropped), whole))
+
+
+def incomplete(tool, whole, cycles, dropped):
+    """Exit 1 after the results of a run_cycles() run that left cycles
+    out."""
+    if dropped:
         sys.exit('%s: incomplete: %d of %d cycles (%s)'
-                 % (tool, whole, cycles, stopped))
+                 % (tool, whole, cycles, dropped_text(dropped)))
 
 
 def ratio_interval(ours, base, lower_better, rounds=2000, seed=1):
@@ -393,11 +405,11 @@ def main():
               % args.runs)
 
     confs = configurations(args.control)
-    boots, cycles, stopped = run_cycles(
+    boots, cycles, dropped = run_cycles(
         args.cycles, lambda name, extra, cycle: bench_boot(
             name, extra, args, accel, kernel, initrd, cycle),
         order=lambda cycle: cycle_order(cycle, confs))
-    stopped_note('bench', cycles, args.cycles, stopped)
+    dropped_note('bench', cycles, args.cycles, dropped)
     medians = {name: {suite: statistics.median(v)
                       for suite, v in suites.items()}
                for name, suites in pooled(boots).items()}
@@ -451,7 +463,7 @@ def main():
     for line in cycle_lines:
         print('    ' + line)
     print('JSON results in %s' % out)
-    incomplete('bench', cycles, args.cycles, stopped)
+    incomplete('bench', cycles, args.cycles, dropped)
     return 0
 
 

@@ -672,13 +672,18 @@ class IpiBenchTest(unittest.TestCase):
                 raise m.BootFailed('bench: no results')
             return {'ipi': [len(calls)]}
 
-        boots, whole, stopped = m.run_cycles(4, boot)
-        self.assertEqual((whole, stopped), (2, 'bench: no results'))
-        # Cycle 3 booted nopv before the failure; nothing after it ran.
-        self.assertEqual(calls[-2:], [(3, 'nopv'), (3, 'pvguest')])
+        boots, whole, dropped = m.run_cycles(4, boot)
+        self.assertEqual((whole, dropped), (3, [(3, 'bench: no results')]))
+        # Cycle 3 booted nopv before the failure, and not stock after it;
+        # cycle 4 booted in full.
+        self.assertEqual(calls[6:], [(3, 'nopv'), (3, 'pvguest'),
+                                     (4, 'pvguest'), (4, 'stock'),
+                                     (4, 'nopv')])
+        # Cycle 3's nopv boot (7) is left out with its cycle.
         self.assertEqual({n: b['ipi'] for n, b in boots.items()},
-                         {'pvguest': [[1], [6]], 'stock': [[2], [4]],
-                          'nopv': [[3], [5]]})
+                         {'pvguest': [[1], [6], [9]],
+                          'stock': [[2], [4], [10]],
+                          'nopv': [[3], [5], [11]]})
 
     def test_a_failed_first_cycle_exits(self):
         m = self.load()
@@ -799,13 +804,17 @@ class BalloonBenchTest(unittest.TestCase):
                                   lambda initrd, mod: True):
             e = run_main(m, ['bench-balloon.py', '--out', d, '--runs', '1',
                              '--cycles', '4'])
-            self.assertIn('incomplete: 2 of 4 cycles', str(e.code))
-            # Cycle 3's stock boot ran, and is left out with its cycle.
-            self.assertEqual(booted[-2:], [(3, 'stock'), (3, 'pvballoon')])
-            self.assertEqual(booted.count('floor'), 2)
+            self.assertIn('incomplete: 3 of 4 cycles (cycle 3: '
+                          'bench-balloon: no results)', str(e.code))
+            # Cycle 3's stock boot ran, and is left out with its cycle;
+            # its floor did not run, and cycle 4 ran whole.
+            self.assertEqual(booted[6:], [(3, 'stock'), (3, 'pvballoon'),
+                                          (4, 'pvballoon'), (4, 'stock'),
+                                          'floor'])
+            self.assertEqual(booted.count('floor'), 3)
             rec = read_json(os.path.join(d, 'balloon_inflate.json'))[0]
             self.assertEqual((rec['ours'], rec['baseline_value'],
-                              rec['ratio']), (150, 300, 2.0))
+                              rec['ratio']), (200, 400, 2.0))
 
     def test_records_favour_the_faster_driver(self):
         m = self.load()
