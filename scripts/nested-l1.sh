@@ -258,9 +258,10 @@ vcpu_report() {
 qemu-system-x86_64 "$@" &
 q=$!
 # The serial ports are first counted at the first heartbeat, and the
-# tracing instance is made only for a report: on 2026-11-23 L1 stopped
-# dead three times in L2's first seconds, before any heartbeat, while both
-# were done as L2 started.  Whether they had a part in it is not known.
+# tracing instance is made only for a report, so that until then the
+# heartbeat only sleeps.  L1 has stopped dead in L2's first seconds, and
+# died of stack guard page panics, with nothing more of it running: such
+# stops are the L1 kernel's own, not the heartbeat's.
 (
 	tx='' quiet=0
 	while sleep 10; do
